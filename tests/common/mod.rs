@@ -1,0 +1,245 @@
+//! Shared pieces for the integration tests: Bedrock event-stream frames, a fake
+//! token endpoint that records what it was sent, and small JWT helpers.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_smithy_eventstream::frame::write_message_to;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use xaa_bridge::oauth::http::{HttpReply, TokenTransport, TransportError};
+use xaa_bridge::secret::BoxFuture;
+use zeroize::Zeroizing;
+
+/// One event-stream message, framed and CRC'd by aws-smithy-eventstream.
+pub fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
+    let mut message = Message::new(payload.to_vec());
+    for (name, value) in headers {
+        message = message.add_header(Header::new(name.to_string(), HeaderValue::String(value.to_string().into())));
+    }
+    let mut out = Vec::new();
+    write_message_to(&message, &mut out).expect("frame");
+    out
+}
+
+pub fn chunk(text: &[u8]) -> Vec<u8> {
+    let payload = serde_json::json!({"bytes": STANDARD.encode(text)}).to_string();
+    frame(
+        &[(":message-type", "event"), (":event-type", "chunk"), (":content-type", "application/json")],
+        payload.as_bytes(),
+    )
+}
+
+pub fn event(event_type: &str, payload: &str) -> Vec<u8> {
+    frame(
+        &[(":message-type", "event"), (":event-type", event_type), (":content-type", "application/json")],
+        payload.as_bytes(),
+    )
+}
+
+pub fn exception(exception_type: &str) -> Vec<u8> {
+    frame(
+        &[(":message-type", "exception"), (":exception-type", exception_type), (":content-type", "application/json")],
+        br#"{"message":"injected by the test"}"#,
+    )
+}
+
+/// A 200 InvokeAgent response whose body is the given frames.
+pub fn stream_response(frames: &[Vec<u8>]) -> HttpResponse {
+    let body: Vec<u8> = frames.concat();
+    let mut response = HttpResponse::new(StatusCode::try_from(200).unwrap(), SdkBody::from(body));
+    response.headers_mut().insert("content-type", "application/vnd.amazon.eventstream");
+    response.headers_mut().insert("x-amzn-bedrock-agent-content-type", "application/json");
+    response.headers_mut().insert("x-amz-bedrock-agent-session-id", "session-1");
+    response
+}
+
+/// An AWS REST-JSON error response, as returned before any stream.
+pub fn error_response(status: u16, error_type: &str) -> HttpResponse {
+    let mut response = HttpResponse::new(
+        StatusCode::try_from(status).unwrap(),
+        SdkBody::from(format!(r#"{{"message":"injected {error_type}"}}"#)),
+    );
+    response.headers_mut().insert("content-type", "application/json");
+    response.headers_mut().insert("x-amzn-errortype", error_type.to_string());
+    response
+}
+
+/// One recorded token request.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    pub url: String,
+    pub form: Vec<(String, String)>,
+}
+
+impl Sent {
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A token endpoint that records every request and answers from a script.
+pub struct FakeOkta {
+    pub sent: Mutex<Vec<Sent>>,
+    answers: Mutex<Vec<Result<(u16, String, Option<u64>), TransportError>>>,
+}
+
+impl FakeOkta {
+    /// Answers are consumed in order; when they run out, the last one repeats.
+    pub fn new(answers: Vec<Result<(u16, String, Option<u64>), TransportError>>) -> Arc<Self> {
+        Arc::new(Self {
+            sent: Mutex::new(Vec::new()),
+            answers: Mutex::new(answers),
+        })
+    }
+
+    pub fn sent(&self) -> Vec<Sent> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+impl TokenTransport for FakeOkta {
+    fn post_form<'a>(&'a self, url: &'a str, body: Zeroizing<String>, _timeout: Duration) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
+        let form = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+        self.sent.lock().unwrap().push(Sent { url: url.to_string(), form });
+        let mut answers = self.answers.lock().unwrap();
+        let answer = if answers.len() > 1 { answers.remove(0) } else { answers[0].clone() };
+        Box::pin(async move {
+            answer.map(|(status, body, retry_after)| HttpReply {
+                status,
+                body: Zeroizing::new(body.into_bytes()),
+                retry_after: retry_after.map(Duration::from_secs),
+            })
+        })
+    }
+}
+
+/// An unsigned JWT carrying `claims` (for pre-checks and unverified decoding).
+pub fn unsigned_jwt(claims: serde_json::Value) -> String {
+    format!(
+        "{}.{}.c2lnbmF0dXJl",
+        URL_SAFE_NO_PAD.encode(br#"{"alg":"RS256","kid":"k"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
+}
+
+pub fn rfc7520_jwk() -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_str(include_str!("../fixtures/rfc7520-4.1.json")).unwrap();
+    v["jwk"].clone()
+}
+
+pub const RFC7520_KID: &str = "bilbo.baggins@hobbiton.example";
+
+/// A key source that serves a fixed secret (or a sequence, for rotation tests) and
+/// counts fetches.
+pub struct StaticKeys {
+    pub secrets: Mutex<Vec<Result<String, xaa_bridge::secret::KeyError>>>,
+    pub fetches: std::sync::atomic::AtomicUsize,
+}
+
+impl StaticKeys {
+    pub fn new(secrets: Vec<Result<String, xaa_bridge::secret::KeyError>>) -> Arc<Self> {
+        Arc::new(Self {
+            secrets: Mutex::new(secrets),
+            fetches: Default::default(),
+        })
+    }
+
+    pub fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl xaa_bridge::secret::KeySource for StaticKeys {
+    fn fetch(&self) -> BoxFuture<'_, Result<xaa_bridge::sensitive::SecretBytes, xaa_bridge::secret::KeyError>> {
+        self.fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut secrets = self.secrets.lock().unwrap();
+        let next = if secrets.len() > 1 { secrets.remove(0) } else { secrets[0].clone() };
+        Box::pin(async move { next.map(|s| xaa_bridge::sensitive::SecretBytes::from(s)) })
+    }
+}
+
+/// An agent that answers with the token it was given, so tests can see which token
+/// reached it, and optionally fails.
+pub struct EchoAgent {
+    pub calls: Mutex<Vec<(String, String)>>,
+    pub delay: Option<Duration>,
+}
+
+impl EchoAgent {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            calls: Mutex::new(Vec::new()),
+            delay: None,
+        })
+    }
+
+    pub fn slow(delay: Duration) -> Arc<Self> {
+        Arc::new(Self {
+            calls: Mutex::new(Vec::new()),
+            delay: Some(delay),
+        })
+    }
+
+    pub fn tokens(&self) -> Vec<String> {
+        self.calls.lock().unwrap().iter().map(|(_, t)| t.clone()).collect()
+    }
+}
+
+impl xaa_bridge::bedrock::AgentInvoker for EchoAgent {
+    fn invoke<'a>(
+        &'a self,
+        request: xaa_bridge::bedrock::AgentRequest<'a>,
+    ) -> BoxFuture<'a, Result<xaa_bridge::bedrock::AgentAnswer, xaa_bridge::bedrock::AgentError>> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((request.session_id.to_string(), request.access_token.expose().to_string()));
+        let delay = self.delay;
+        Box::pin(async move {
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+            }
+            Ok(xaa_bridge::bedrock::AgentAnswer {
+                text: "answered".into(),
+                chunks: 1,
+            })
+        })
+    }
+}
+
+/// The configuration the unit-level flow tests use.
+pub fn test_config() -> xaa_bridge::config::Config {
+    let env: std::collections::HashMap<&str, &str> = [
+        ("OKTA_DOMAIN", "example.okta.com"),
+        ("OKTA_CUSTOM_AS_ID", "aus8abc123"),
+        ("AGENT_CLIENT_ID", "wlp8agent"),
+        ("AGENT_KEY_ID", RFC7520_KID),
+        ("AGENT_PRIVATE_KEY_SECRET_ID", "xaa/agent-key"),
+        ("BEDROCK_AGENT_ID", "AGENT12345"),
+        ("BEDROCK_AGENT_ALIAS_ID", "ALIAS12345"),
+        ("AWS_REGION", "us-east-1"),
+    ]
+    .into_iter()
+    .collect();
+    xaa_bridge::config::Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap()
+}
+
+pub fn lambda_event(payload: serde_json::Value, deadline_ms: u64) -> lambda_runtime::LambdaEvent<serde_json::Value> {
+    let mut context = lambda_runtime::Context::default();
+    context.request_id = "req-1".into();
+    context.deadline = deadline_ms;
+    lambda_runtime::LambdaEvent::new(payload, context)
+}
+
+pub fn unix_ms_in(d: Duration) -> u64 {
+    (std::time::SystemTime::now() + d)
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
