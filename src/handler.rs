@@ -15,6 +15,7 @@ use crate::cache::{CacheKey, TokenCache};
 use crate::clock::{Clock, JtiSource};
 use crate::config::Config;
 use crate::error::{safe_code, Error};
+use crate::idtoken::IdTokenVerifier;
 use crate::oauth::http::TokenTransport;
 use crate::oauth::token::unverified_claims;
 use crate::oauth::{Grant, OktaClient};
@@ -160,12 +161,22 @@ pub struct Bridge {
     clock: Arc<dyn Clock>,
     access_tokens: TokenCache<AccessToken>,
     id_jags: TokenCache<IdJag>,
+    verifier: Option<IdTokenVerifier>,
 }
 
 impl Bridge {
     pub fn new(parts: Parts) -> Self {
         let cfg = Arc::new(parts.config);
         let keys = Arc::new(KeyStore::new(parts.key_source, cfg.okta.agent_key_id.clone(), cfg.key_max_age));
+        let verifier = cfg.okta.oidc_client_id.as_ref().map(|audience| {
+            IdTokenVerifier::new(
+                cfg.okta.org_jwks_url.clone(),
+                cfg.okta.base_url.clone(),
+                audience.clone(),
+                parts.transport.clone(),
+                cfg.http_timeout,
+            )
+        });
         let okta = OktaClient::new(
             Arc::new(cfg.okta.clone()),
             parts.transport,
@@ -182,6 +193,7 @@ impl Bridge {
             okta,
             agent: parts.agent,
             clock: parts.clock,
+            verifier,
         }
     }
 
@@ -222,6 +234,9 @@ impl Bridge {
         let facts = precheck_id_token(&request.id_token, self.clock.unix_now())?;
         if let Some(user_id) = &facts.user_id {
             span.record("user_id", user_id.as_str());
+        }
+        if let Some(verifier) = &self.verifier {
+            within(deadline, "verifying the ID token", verifier.verify(&request.id_token, CLOCK_LEEWAY_SECS)).await?;
         }
 
         let access_token = within(deadline, "getting the user's access token from Okta", self.access_token(&request.id_token, deadline)).await?;

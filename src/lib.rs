@@ -22,7 +22,7 @@
 //! `sensitive` (redacted secret newtypes), `oauth` (assertion, the two legs, response
 //! parsing and the HTTP trait), `cache` (expiring single-flight token cache), `bedrock`
 //! (InvokeAgent and the stream), `error` (one error type and its `errorType`),
-//! `handler` (the pipeline), `init` (real clients from the environment), `clock`
+//! `handler` (the pipeline), `idtoken` (optional full ID token verification), `init` (real clients from the environment), `clock`
 //! (injected time and `jti`s), `logging`.
 
 pub mod bedrock;
@@ -31,6 +31,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod handler;
+pub mod idtoken;
 pub mod init;
 pub mod logging;
 pub mod oauth;

@@ -45,6 +45,12 @@ pub trait TokenTransport: Send + Sync {
         body: Zeroizing<String>,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<HttpReply, TransportError>>;
+
+    /// GET a small JSON document (the org JWKS). Transports that only fake token
+    /// endpoints may leave this refusing.
+    fn get<'a>(&'a self, _url: &'a str, _timeout: Duration) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
+        Box::pin(async { Err(TransportError::Other) })
+    }
 }
 
 /// reqwest with rustls; no redirects (a token request must never be replayed to
@@ -67,6 +73,46 @@ impl ReqwestTransport {
     }
 }
 
+impl ReqwestTransport {
+    async fn send(&self, request: reqwest::RequestBuilder, timeout: Duration) -> Result<HttpReply, TransportError> {
+        let map = |e: reqwest::Error| {
+            if e.is_timeout() {
+                TransportError::Timeout
+            } else if e.is_connect() {
+                TransportError::Connect
+            } else {
+                TransportError::Other
+            }
+        };
+        let exchange = async {
+            let mut response = request.header("accept", "application/json").send().await.map_err(map)?;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            if response.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
+                return Err(TransportError::TooLarge);
+            }
+            let mut buf = Zeroizing::new(Vec::new());
+            while let Some(chunk) = response.chunk().await.map_err(map)? {
+                if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                    return Err(TransportError::TooLarge);
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(HttpReply {
+                status,
+                body: buf,
+                retry_after,
+            })
+        };
+        tokio::time::timeout(timeout, exchange).await.unwrap_or(Err(TransportError::Timeout))
+    }
+}
+
 impl TokenTransport for ReqwestTransport {
     fn post_form<'a>(
         &'a self,
@@ -74,52 +120,15 @@ impl TokenTransport for ReqwestTransport {
         body: Zeroizing<String>,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
-        Box::pin(async move {
-            let map = |e: reqwest::Error| {
-                if e.is_timeout() {
-                    TransportError::Timeout
-                } else if e.is_connect() {
-                    TransportError::Connect
-                } else {
-                    TransportError::Other
-                }
-            };
-            let request = async {
-                let mut response = self
-                    .client
-                    .post(url)
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .header("accept", "application/json")
-                    .body(body.as_bytes().to_vec())
-                    .send()
-                    .await
-                    .map_err(map)?;
-                let status = response.status().as_u16();
-                let retry_after = response
-                    .headers()
-                    .get("retry-after")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map(Duration::from_secs);
-                if response.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
-                    return Err(TransportError::TooLarge);
-                }
-                let mut buf = Zeroizing::new(Vec::new());
-                while let Some(chunk) = response.chunk().await.map_err(map)? {
-                    if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                        return Err(TransportError::TooLarge);
-                    }
-                    buf.extend_from_slice(&chunk);
-                }
-                Ok(HttpReply {
-                    status,
-                    body: buf,
-                    retry_after,
-                })
-            };
-            tokio::time::timeout(timeout, request)
-                .await
-                .unwrap_or(Err(TransportError::Timeout))
-        })
+        let request = self
+            .client
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.as_bytes().to_vec());
+        Box::pin(self.send(request, timeout))
+    }
+
+    fn get<'a>(&'a self, url: &'a str, timeout: Duration) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
+        Box::pin(self.send(self.client.get(url), timeout))
     }
 }

@@ -87,6 +87,9 @@ impl Sent {
 pub struct FakeOkta {
     pub sent: Mutex<Vec<Sent>>,
     answers: Mutex<Vec<Result<(u16, String, Option<u64>), TransportError>>>,
+    /// The org JWKS served to GET, and how many GETs were made.
+    pub jwks: Mutex<String>,
+    pub gets: std::sync::atomic::AtomicUsize,
 }
 
 impl FakeOkta {
@@ -95,6 +98,8 @@ impl FakeOkta {
         Arc::new(Self {
             sent: Mutex::new(Vec::new()),
             answers: Mutex::new(answers),
+            jwks: Mutex::new(r#"{"keys":[]}"#.into()),
+            gets: Default::default(),
         })
     }
 
@@ -114,6 +119,18 @@ impl TokenTransport for FakeOkta {
                 status,
                 body: Zeroizing::new(body.into_bytes()),
                 retry_after: retry_after.map(Duration::from_secs),
+            })
+        })
+    }
+
+    fn get<'a>(&'a self, _url: &'a str, _timeout: Duration) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
+        self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let body = self.jwks.lock().unwrap().clone();
+        Box::pin(async move {
+            Ok(HttpReply {
+                status: 200,
+                body: Zeroizing::new(body.into_bytes()),
+                retry_after: None,
             })
         })
     }
@@ -215,7 +232,11 @@ impl xaa_bridge::bedrock::AgentInvoker for EchoAgent {
 
 /// The configuration the unit-level flow tests use.
 pub fn test_config() -> xaa_bridge::config::Config {
-    let env: std::collections::HashMap<&str, &str> = [
+    test_config_with(&[])
+}
+
+pub fn test_config_with(extra: &[(&'static str, &'static str)]) -> xaa_bridge::config::Config {
+    let mut env: std::collections::HashMap<&str, &str> = [
         ("OKTA_DOMAIN", "example.okta.com"),
         ("OKTA_CUSTOM_AS_ID", "aus8abc123"),
         ("AGENT_CLIENT_ID", "wlp8agent"),
@@ -227,6 +248,7 @@ pub fn test_config() -> xaa_bridge::config::Config {
     ]
     .into_iter()
     .collect();
+    env.extend(extra.iter().copied());
     xaa_bridge::config::Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap()
 }
 
@@ -242,4 +264,69 @@ pub fn unix_ms_in(d: Duration) -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64
+}
+
+/// A real moto server (Secrets Manager emulator) on a free loopback port, killed on
+/// drop. moto comes from the project venv (`make setup`); a missing moto is a failure,
+/// never a skip.
+pub struct Moto {
+    child: std::process::Child,
+    pub endpoint: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let bin = std::env::var("MOTO_SERVER_BIN").unwrap_or_else(|_| format!("{}/.venv/bin/moto_server", env!("CARGO_MANIFEST_DIR")));
+        assert!(
+            std::path::Path::new(&bin).exists(),
+            "moto_server not found at {bin}: run `make setup` (or set MOTO_SERVER_BIN)"
+        );
+        let port = free_port();
+        let child = std::process::Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Moto { child, endpoint }
+    }
+
+    pub fn client(&self) -> aws_sdk_secretsmanager::Client {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new("testing", "testing", None, None, "test"))
+            .build();
+        aws_sdk_secretsmanager::Client::from_conf(config)
+    }
+
+    pub async fn put_secret(&self, name: &str, value: &str) -> String {
+        self.client()
+            .create_secret()
+            .name(name)
+            .secret_string(value)
+            .send()
+            .await
+            .expect("create secret in moto")
+            .arn
+            .expect("arn")
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
