@@ -93,7 +93,11 @@ impl Fault {
     pub fn is_transient(self) -> bool {
         matches!(
             self,
-            Fault::Throttling | Fault::DependencyFailed | Fault::BadGateway | Fault::InternalServer | Fault::ModelNotReady
+            Fault::Throttling
+                | Fault::DependencyFailed
+                | Fault::BadGateway
+                | Fault::InternalServer
+                | Fault::ModelNotReady
         )
     }
 
@@ -145,7 +149,10 @@ fn fault_of_invoke_error(e: &InvokeAgentError) -> Fault {
 
 /// The agent call, as the handler sees it.
 pub trait AgentInvoker: Send + Sync {
-    fn invoke<'a>(&'a self, request: AgentRequest<'a>) -> BoxFuture<'a, Result<AgentAnswer, AgentError>>;
+    fn invoke<'a>(
+        &'a self,
+        request: AgentRequest<'a>,
+    ) -> BoxFuture<'a, Result<AgentAnswer, AgentError>>;
 }
 
 /// The real thing: the AWS SDK client, built once at init.
@@ -156,7 +163,11 @@ pub struct SdkAgentInvoker {
 }
 
 impl SdkAgentInvoker {
-    pub fn new(client: aws_sdk_bedrockagentruntime::Client, agent_id: impl Into<String>, alias_id: impl Into<String>) -> Self {
+    pub fn new(
+        client: aws_sdk_bedrockagentruntime::Client,
+        agent_id: impl Into<String>,
+        alias_id: impl Into<String>,
+    ) -> Self {
         Self {
             client,
             agent_id: agent_id.into(),
@@ -164,7 +175,10 @@ impl SdkAgentInvoker {
         }
     }
 
-    async fn invoke_once(&self, request: &AgentRequest<'_>) -> Result<AgentAnswer, (AgentError, Option<Fault>, usize)> {
+    async fn invoke_once(
+        &self,
+        request: &AgentRequest<'_>,
+    ) -> Result<AgentAnswer, (AgentError, Option<Fault>, usize)> {
         let session_state = SessionState::builder()
             .session_attributes(TOKEN_ATTRIBUTE, request.access_token.expose())
             .build();
@@ -187,7 +201,9 @@ impl SdkAgentInvoker {
 
 fn invoke_error<R>(e: &SdkError<InvokeAgentError, R>) -> AgentError {
     match e {
-        SdkError::ServiceError(service) => fault_of_invoke_error(service.err()).into_error("before the answer stream"),
+        SdkError::ServiceError(service) => {
+            fault_of_invoke_error(service.err()).into_error("before the answer stream")
+        }
         SdkError::TimeoutError(_) => AgentError::Failed("the call to Bedrock timed out".into()),
         SdkError::DispatchFailure(_) => AgentError::Failed("Bedrock could not be reached".into()),
         _ => AgentError::Failed("Bedrock's response could not be read".into()),
@@ -199,7 +215,10 @@ fn invoke_error<R>(e: &SdkError<InvokeAgentError, R>) -> AgentError {
 /// before it, so the caller can decide on a retry), and unknown future events are
 /// tolerated.
 async fn drain(
-    stream: &mut aws_sdk_bedrockagentruntime::primitives::event_stream::EventReceiver<ResponseStream, ResponseStreamError>,
+    stream: &mut aws_sdk_bedrockagentruntime::primitives::event_stream::EventReceiver<
+        ResponseStream,
+        ResponseStreamError,
+    >,
 ) -> Result<AgentAnswer, (AgentError, Option<Fault>, usize)> {
     let mut bytes = Vec::new();
     let mut chunks = 0;
@@ -209,39 +228,69 @@ async fn drain(
             Ok(None) => break,
             Err(SdkError::ServiceError(service)) => {
                 let fault = fault_of_stream_error(service.err());
-                return Err((fault.into_error("inside the answer stream"), Some(fault), chunks));
+                return Err((
+                    fault.into_error("inside the answer stream"),
+                    Some(fault),
+                    chunks,
+                ));
             }
-            Err(_) => return Err((AgentError::Failed("the answer stream was malformed or cut off".into()), None, chunks)),
+            Err(_) => {
+                return Err((
+                    AgentError::Failed("the answer stream was malformed or cut off".into()),
+                    None,
+                    chunks,
+                ))
+            }
         };
         match event {
             ResponseStream::Chunk(part) => {
                 if let Some(blob) = part.bytes {
                     if bytes.len() + blob.as_ref().len() > MAX_ANSWER_BYTES {
-                        return Err((AgentError::Failed("the answer is larger than 1 MiB".into()), None, chunks));
+                        return Err((
+                            AgentError::Failed("the answer is larger than 1 MiB".into()),
+                            None,
+                            chunks,
+                        ));
                     }
                     bytes.extend_from_slice(blob.as_ref());
                     chunks += 1;
                 }
             }
             ResponseStream::Trace(_) | ResponseStream::Files(_) => {}
-            ResponseStream::ReturnControl(_) => return Err((AgentError::ReturnControl, None, chunks)),
-            other => tracing::debug!(event = ?std::mem::discriminant(&other), "skipping an unknown answer stream event"),
+            ResponseStream::ReturnControl(_) => {
+                return Err((AgentError::ReturnControl, None, chunks))
+            }
+            other => {
+                tracing::debug!(event = ?std::mem::discriminant(&other), "skipping an unknown answer stream event")
+            }
         }
     }
     // Chunks may split a multi-byte character, so decode only the joined bytes.
-    let text = String::from_utf8(bytes).map_err(|_| (AgentError::Failed("the answer is not valid UTF-8".into()), None, chunks))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        (
+            AgentError::Failed("the answer is not valid UTF-8".into()),
+            None,
+            chunks,
+        )
+    })?;
     Ok(AgentAnswer { text, chunks })
 }
 
 impl AgentInvoker for SdkAgentInvoker {
-    fn invoke<'a>(&'a self, request: AgentRequest<'a>) -> BoxFuture<'a, Result<AgentAnswer, AgentError>> {
+    fn invoke<'a>(
+        &'a self,
+        request: AgentRequest<'a>,
+    ) -> BoxFuture<'a, Result<AgentAnswer, AgentError>> {
         Box::pin(async move {
             match self.invoke_once(&request).await {
                 Ok(answer) => Ok(answer),
                 // An exception before any answer byte: nothing was shown to anyone yet,
                 // so one more try is safe. After that, the typed error.
                 Err((_, Some(fault), 0)) if fault.is_transient() => {
-                    tracing::warn!(fault = fault.name(), "agent stream failed before any chunk; retrying once");
+                    tracing::warn!(
+                        fault = fault.name(),
+                        "agent stream failed before any chunk; retrying once"
+                    );
                     self.invoke_once(&request).await.map_err(|(e, _, _)| e)
                 }
                 Err((e, _, _)) => Err(e),

@@ -83,7 +83,11 @@ impl Config {
                 _ => Err(err(var, "is not set")),
             }
         };
-        let optional = |var: &'static str| get(var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let optional = |var: &'static str| {
+            get(var)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
 
         let base_url = match optional("OKTA_BASE_URL") {
             Some(url) => parse_base_url(&url)?,
@@ -122,15 +126,19 @@ impl Config {
             return Err(err("AWS_REGION", "must look like us-east-1"));
         }
 
-        let number = |var: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
-            match optional(var) {
-                None => Ok(default),
-                Some(v) => match v.parse::<u64>() {
-                    Ok(n) if (min..=max).contains(&n) => Ok(n),
-                    _ => Err(err(var, format!("must be a whole number from {min} to {max}"))),
-                },
-            }
-        };
+        let number =
+            |var: &'static str, default: u64, min: u64, max: u64| -> Result<u64, ConfigError> {
+                match optional(var) {
+                    None => Ok(default),
+                    Some(v) => match v.parse::<u64>() {
+                        Ok(n) if (min..=max).contains(&n) => Ok(n),
+                        _ => Err(err(
+                            var,
+                            format!("must be a whole number from {min} to {max}"),
+                        )),
+                    },
+                }
+            };
 
         let okta = OktaConfig {
             org_token_url: format!("{base_url}/oauth2/v1/token"),
@@ -151,7 +159,12 @@ impl Config {
             region,
             // Bedrock's InvokeAgent caps inputText at 25,000 characters.
             max_prompt_chars: number("MAX_PROMPT_CHARS", 25_000, 1, 25_000)? as usize,
-            http_connect_timeout: Duration::from_millis(number("HTTP_CONNECT_TIMEOUT_MS", 3_000, 100, 30_000)?),
+            http_connect_timeout: Duration::from_millis(number(
+                "HTTP_CONNECT_TIMEOUT_MS",
+                3_000,
+                100,
+                30_000,
+            )?),
             http_timeout: Duration::from_millis(number("HTTP_TIMEOUT_MS", 10_000, 500, 120_000)?),
             cache_margin: Duration::from_secs(number("TOKEN_CACHE_MARGIN_SECONDS", 60, 0, 3_000)?),
             cache_max_entries: number("TOKEN_CACHE_MAX_ENTRIES", 10_000, 1, 1_000_000)? as usize,
@@ -163,7 +176,8 @@ impl Config {
 
 fn parse_base_url(raw: &str) -> Result<String, ConfigError> {
     const VAR: &str = "OKTA_BASE_URL";
-    let url = Url::parse(raw).map_err(|_| err(VAR, "is not a valid URL (e.g. https://example.okta.com)"))?;
+    let url = Url::parse(raw)
+        .map_err(|_| err(VAR, "is not a valid URL (e.g. https://example.okta.com)"))?;
     let host = url.host_str().ok_or_else(|| err(VAR, "has no host"))?;
     match url.scheme() {
         "https" => {}
@@ -180,7 +194,10 @@ fn parse_base_url(raw: &str) -> Result<String, ConfigError> {
         return Err(err(VAR, "must not carry credentials"));
     }
     if url.query().is_some() || url.fragment().is_some() || !matches!(url.path(), "" | "/") {
-        return Err(err(VAR, "must be the bare org URL, without path, query or fragment"));
+        return Err(err(
+            VAR,
+            "must be the bare org URL, without path, query or fragment",
+        ));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
 }
@@ -189,9 +206,11 @@ fn parse_domain(domain: &str) -> Result<String, ConfigError> {
     const VAR: &str = "OKTA_DOMAIN";
     let valid = domain.len() <= 253
         && domain.contains('.')
-        && domain
-            .split('.')
-            .all(|l| !l.is_empty() && l.len() <= 63 && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+        && domain.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
     if !valid {
         return Err(err(
             VAR,
@@ -219,8 +238,14 @@ fn parse_scope(raw: &str) -> Result<String, ConfigError> {
     }
     for s in &scopes {
         // RFC 6749 section 3.3 scope-token characters.
-        if !s.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b)) {
-            return Err(err(VAR, "contains a character not allowed in an OAuth scope"));
+        if !s
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
+        {
+            return Err(err(
+                VAR,
+                "contains a character not allowed in an OAuth scope",
+            ));
         }
         if SYSTEM_SCOPES.contains(&s.to_ascii_lowercase().as_str()) {
             return Err(err(
@@ -247,7 +272,10 @@ fn check_token_like(var: &'static str, value: &str) -> Result<(), ConfigError> {
 
 fn check_bedrock_id(var: &'static str, value: &str) -> Result<(), ConfigError> {
     if value.is_empty() || value.len() > 10 || !value.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(err(var, "must be 1 to 10 letters or digits (as shown in the Bedrock console)"));
+        return Err(err(
+            var,
+            "must be 1 to 10 letters or digits (as shown in the Bedrock console)",
+        ));
     }
     Ok(())
 }
@@ -286,8 +314,14 @@ mod tests {
     #[test]
     fn okta_domain_gives_both_token_urls_and_the_custom_issuer() {
         let cfg = parse(&base()).unwrap();
-        assert_eq!(cfg.okta.org_token_url, "https://example.okta.com/oauth2/v1/token");
-        assert_eq!(cfg.okta.custom_issuer, "https://example.okta.com/oauth2/aus8abc123");
+        assert_eq!(
+            cfg.okta.org_token_url,
+            "https://example.okta.com/oauth2/v1/token"
+        );
+        assert_eq!(
+            cfg.okta.custom_issuer,
+            "https://example.okta.com/oauth2/aus8abc123"
+        );
         assert_eq!(
             cfg.okta.custom_token_url,
             "https://example.okta.com/oauth2/aus8abc123/v1/token"
@@ -318,21 +352,40 @@ mod tests {
 
     #[test]
     fn system_scopes_are_refused_at_init() {
-        for scope in ["openid", "xaa:read profile", "EMAIL", "offline_access xaa:read"] {
+        for scope in [
+            "openid",
+            "xaa:read profile",
+            "EMAIL",
+            "offline_access xaa:read",
+        ] {
             let e = parse_with("OKTA_SCOPE", scope).unwrap_err();
             assert_eq!(e.var, "OKTA_SCOPE");
             assert!(e.reason.contains("system scope"), "{e}");
         }
-        assert_eq!(parse_with("OKTA_SCOPE", " xaa:read  xaa:write ").unwrap().okta.scope, "xaa:read xaa:write");
+        assert_eq!(
+            parse_with("OKTA_SCOPE", " xaa:read  xaa:write ")
+                .unwrap()
+                .okta
+                .scope,
+            "xaa:read xaa:write"
+        );
     }
 
     #[test]
     fn plain_http_is_allowed_for_loopback_only() {
-        for ok in ["http://127.0.0.1:8080", "http://localhost:1/", "http://[::1]:9", "https://x.okta.com"] {
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1/",
+            "http://[::1]:9",
+            "https://x.okta.com",
+        ] {
             assert!(parse_with("OKTA_BASE_URL", ok).is_ok(), "{ok}");
         }
         assert_eq!(
-            parse_with("OKTA_BASE_URL", "http://127.0.0.1:8080/").unwrap().okta.org_token_url,
+            parse_with("OKTA_BASE_URL", "http://127.0.0.1:8080/")
+                .unwrap()
+                .okta
+                .org_token_url,
             "http://127.0.0.1:8080/oauth2/v1/token"
         );
         for bad in [
@@ -343,7 +396,11 @@ mod tests {
             "https://user:pw@x.okta.com",
             "not a url",
         ] {
-            assert_eq!(parse_with("OKTA_BASE_URL", bad).unwrap_err().var, "OKTA_BASE_URL", "{bad}");
+            assert_eq!(
+                parse_with("OKTA_BASE_URL", bad).unwrap_err().var,
+                "OKTA_BASE_URL",
+                "{bad}"
+            );
         }
     }
 

@@ -97,7 +97,10 @@ mod tests {
     fn diagnostic_carries_the_stable_type_and_the_hint() {
         let d: Diagnostic = Error::InvalidRequest("field `prompt` is missing".into()).into();
         assert_eq!(d.error_type, "InvalidRequest");
-        assert_eq!(d.error_message, "invalid request: field `prompt` is missing");
+        assert_eq!(
+            d.error_message,
+            "invalid request: field `prompt` is missing"
+        );
         let d: Diagnostic = Error::Timeout {
             stage: "calling Okta",
         }

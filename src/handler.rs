@@ -52,7 +52,10 @@ impl Request {
         let Value::Object(mut map) = event else {
             return Err(invalid("the event must be a JSON object with `prompt`, `id_token` and optionally `session_id`"));
         };
-        if let Some(unknown) = map.keys().find(|k| !matches!(k.as_str(), "prompt" | "id_token" | "session_id")) {
+        if let Some(unknown) = map
+            .keys()
+            .find(|k| !matches!(k.as_str(), "prompt" | "id_token" | "session_id"))
+        {
             return Err(invalid(format!(
                 "unknown field `{}`; expected `prompt`, `id_token` and optionally `session_id`",
                 safe_code(unknown)
@@ -64,11 +67,15 @@ impl Request {
         }
         let chars = prompt.chars().count();
         if chars > max_prompt_chars {
-            return Err(invalid(format!("field `prompt` has {chars} characters; the limit is {max_prompt_chars}")));
+            return Err(invalid(format!(
+                "field `prompt` has {chars} characters; the limit is {max_prompt_chars}"
+            )));
         }
         let id_token = IdToken::new(take_string(&mut map, "id_token")?);
         if id_token.len() > MAX_ID_TOKEN_BYTES {
-            return Err(invalid(format!("field `id_token` is longer than {MAX_ID_TOKEN_BYTES} bytes")));
+            return Err(invalid(format!(
+                "field `id_token` is longer than {MAX_ID_TOKEN_BYTES} bytes"
+            )));
         }
         if !looks_like_jwt(id_token.expose()) {
             return Err(invalid("field `id_token` is not a JWT (three base64url parts separated by dots); pass the OIDC ID token"));
@@ -102,16 +109,19 @@ fn take_string(map: &mut Map<String, Value>, field: &str) -> Result<String, Erro
 
 /// Bedrock's rule for session ids: `^[0-9a-zA-Z._:-]+$`, 2 to 100 characters.
 pub fn is_valid_session_id(s: &str) -> bool {
-    (2..=100).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+    (2..=100).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
 fn looks_like_jwt(token: &str) -> bool {
     let parts: Vec<&str> = token.split('.').collect();
     parts.len() == 3
         && parts[..2].iter().all(|p| !p.is_empty())
-        && parts
-            .iter()
-            .all(|p| p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        && parts.iter().all(|p| {
+            p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
 }
 
 /// What a pre-check learns from the (untrusted) ID token claims.
@@ -123,16 +133,23 @@ struct IdTokenFacts {
 /// Refuse an ID token that is certainly dead before spending any network call on it.
 /// The claims are not verified here; Okta verifies them at leg 1.
 fn precheck_id_token(id_token: &IdToken, now: u64) -> Result<IdTokenFacts, Error> {
-    let claims = unverified_claims(id_token.expose())
-        .ok_or_else(|| invalid("field `id_token` does not carry a JSON claims set; pass the OIDC ID token"))?;
+    let claims = unverified_claims(id_token.expose()).ok_or_else(|| {
+        invalid("field `id_token` does not carry a JSON claims set; pass the OIDC ID token")
+    })?;
     let number = |name: &str| claims.get(name).and_then(Value::as_u64);
-    let exp = number("exp").ok_or_else(|| Error::IdTokenPrecheck("it has no `exp` claim".into()))?;
+    let exp =
+        number("exp").ok_or_else(|| Error::IdTokenPrecheck("it has no `exp` claim".into()))?;
     if exp + CLOCK_LEEWAY_SECS <= now {
-        return Err(Error::IdTokenPrecheck(format!("it expired {} s ago", now - exp)));
+        return Err(Error::IdTokenPrecheck(format!(
+            "it expired {} s ago",
+            now - exp
+        )));
     }
     for claim in ["nbf", "iat"] {
         if number(claim).is_some_and(|t| t > now + CLOCK_LEEWAY_SECS) {
-            return Err(Error::IdTokenPrecheck(format!("its `{claim}` is in the future; check the clock")));
+            return Err(Error::IdTokenPrecheck(format!(
+                "its `{claim}` is in the future; check the clock"
+            )));
         }
     }
     let user_id = claims
@@ -167,7 +184,11 @@ pub struct Bridge {
 impl Bridge {
     pub fn new(parts: Parts) -> Self {
         let cfg = Arc::new(parts.config);
-        let keys = Arc::new(KeyStore::new(parts.key_source, cfg.okta.agent_key_id.clone(), cfg.key_max_age));
+        let keys = Arc::new(KeyStore::new(
+            parts.key_source,
+            cfg.okta.agent_key_id.clone(),
+            cfg.key_max_age,
+        ));
         let verifier = cfg.okta.oidc_client_id.as_ref().map(|audience| {
             IdTokenVerifier::new(
                 cfg.okta.org_jwks_url.clone(),
@@ -186,7 +207,11 @@ impl Bridge {
             cfg.http_timeout,
         );
         Bridge {
-            access_tokens: TokenCache::new(cfg.cache_max_entries, cfg.cache_margin, parts.clock.clone()),
+            access_tokens: TokenCache::new(
+                cfg.cache_max_entries,
+                cfg.cache_margin,
+                parts.clock.clone(),
+            ),
             id_jags: TokenCache::new(cfg.cache_max_entries, cfg.cache_margin, parts.clock.clone()),
             cfg,
             keys,
@@ -201,7 +226,10 @@ impl Bridge {
     /// the first invocation tries again and reports the typed error.
     pub async fn warm_up(&self) {
         if let Err(e) = self.keys.get().await {
-            tracing::warn!(error_type = "KeyError", "signing key not loaded at init: {e}");
+            tracing::warn!(
+                error_type = "KeyError",
+                "signing key not loaded at init: {e}"
+            );
         }
     }
 
@@ -215,19 +243,30 @@ impl Bridge {
             session_id = tracing::field::Empty,
             user_id = tracing::field::Empty,
         );
-        let result = self.pipeline(event.payload, deadline).instrument(span.clone()).await;
+        let result = self
+            .pipeline(event.payload, deadline)
+            .instrument(span.clone())
+            .await;
         let _enter = span.enter();
         let duration_ms = started.elapsed().as_millis() as u64;
         match &result {
             Ok(_) => tracing::info!(outcome = "ok", duration_ms, "invocation finished"),
-            Err(e) => tracing::warn!(outcome = "error", error_type = e.error_type(), duration_ms, "invocation failed: {e}"),
+            Err(e) => tracing::warn!(
+                outcome = "error",
+                error_type = e.error_type(),
+                duration_ms,
+                "invocation failed: {e}"
+            ),
         }
         result
     }
 
     async fn pipeline(&self, payload: Value, deadline: Option<Instant>) -> Result<Response, Error> {
         let request = Request::from_event(payload, self.cfg.max_prompt_chars)?;
-        let session_id = request.session_id.clone().unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let session_id = request
+            .session_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let span = tracing::Span::current();
         span.record("session_id", session_id.as_str());
 
@@ -236,10 +275,20 @@ impl Bridge {
             span.record("user_id", user_id.as_str());
         }
         if let Some(verifier) = &self.verifier {
-            within(deadline, "verifying the ID token", verifier.verify(&request.id_token, CLOCK_LEEWAY_SECS)).await?;
+            within(
+                deadline,
+                "verifying the ID token",
+                verifier.verify(&request.id_token, CLOCK_LEEWAY_SECS),
+            )
+            .await?;
         }
 
-        let access_token = within(deadline, "getting the user's access token from Okta", self.access_token(&request.id_token, deadline)).await?;
+        let access_token = within(
+            deadline,
+            "getting the user's access token from Okta",
+            self.access_token(&request.id_token, deadline),
+        )
+        .await?;
 
         let answer = within(
             deadline,
@@ -251,7 +300,11 @@ impl Bridge {
             }),
         )
         .await?;
-        tracing::info!(chunks = answer.chunks, answer_bytes = answer.text.len(), "agent answered");
+        tracing::info!(
+            chunks = answer.chunks,
+            answer_bytes = answer.text.len(),
+            "agent answered"
+        );
         Ok(Response {
             answer: answer.text,
             session_id,
@@ -272,7 +325,11 @@ impl Bridge {
         ])
     }
 
-    async fn access_token(&self, id_token: &IdToken, deadline: Option<Instant>) -> Result<AccessToken, Error> {
+    async fn access_token(
+        &self,
+        id_token: &IdToken,
+        deadline: Option<Instant>,
+    ) -> Result<AccessToken, Error> {
         let key = self.cache_key(b"access-token", id_token);
         if let Some(token) = self.access_tokens.get(&key) {
             tracing::info!(token_source = "cache", "access token from cache");
@@ -301,7 +358,12 @@ impl Bridge {
             .await
     }
 
-    async fn id_jag(&self, key: CacheKey, id_token: &IdToken, deadline: Option<Instant>) -> Result<IdJag, Error> {
+    async fn id_jag(
+        &self,
+        key: CacheKey,
+        id_token: &IdToken,
+        deadline: Option<Instant>,
+    ) -> Result<IdJag, Error> {
         self.id_jags
             .get_or_try_fetch(key, || async {
                 let grant = self.okta.exchange(id_token, deadline).await?;
@@ -315,8 +377,12 @@ impl Bridge {
         if lambda_deadline_ms == 0 {
             return None;
         }
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
-        let left = Duration::from_millis(lambda_deadline_ms.saturating_sub(now_ms)).saturating_sub(self.cfg.deadline_margin);
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let left = Duration::from_millis(lambda_deadline_ms.saturating_sub(now_ms))
+            .saturating_sub(self.cfg.deadline_margin);
         Some(Instant::now() + left)
     }
 }
@@ -326,7 +392,11 @@ fn expiry<T>(grant: &Grant<T>) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(grant.expires_at.unwrap_or(0))
 }
 
-async fn within<T>(deadline: Option<Instant>, stage: &'static str, work: impl Future<Output = Result<T, impl Into<Error>>>) -> Result<T, Error> {
+async fn within<T>(
+    deadline: Option<Instant>,
+    stage: &'static str,
+    work: impl Future<Output = Result<T, impl Into<Error>>>,
+) -> Result<T, Error> {
     match deadline {
         None => work.await.map_err(Into::into),
         Some(deadline) => match tokio::time::timeout_at(deadline.into(), work).await {
@@ -344,7 +414,10 @@ mod tests {
     use serde_json::json;
 
     fn jwt(claims: Value) -> String {
-        format!("eyJhbGciOiJSUzI1NiJ9.{}.c2ln", URL_SAFE_NO_PAD.encode(claims.to_string()))
+        format!(
+            "eyJhbGciOiJSUzI1NiJ9.{}.c2ln",
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        )
     }
 
     fn refusal(event: Value) -> String {
@@ -359,7 +432,11 @@ mod tests {
         let token = jwt(json!({"exp": 1}));
         let r = Request::from_event(json!({"prompt": "hi", "id_token": token}), 100).unwrap();
         assert_eq!((r.prompt.as_str(), r.session_id), ("hi", None));
-        let r = Request::from_event(json!({"prompt": "hi", "id_token": token, "session_id": "abc-1.2:3_x"}), 100).unwrap();
+        let r = Request::from_event(
+            json!({"prompt": "hi", "id_token": token, "session_id": "abc-1.2:3_x"}),
+            100,
+        )
+        .unwrap();
         assert_eq!(r.session_id.as_deref(), Some("abc-1.2:3_x"));
     }
 
@@ -370,39 +447,95 @@ mod tests {
             (json!(["prompt"]), "must be a JSON object"),
             (json!("text"), "must be a JSON object"),
             (json!({"id_token": token}), "field `prompt` is missing"),
-            (json!({"prompt": "", "id_token": token}), "field `prompt` is empty"),
-            (json!({"prompt": "   ", "id_token": token}), "field `prompt` is empty"),
-            (json!({"prompt": 42, "id_token": token}), "field `prompt` must be a string"),
-            (json!({"prompt": "x".repeat(101), "id_token": token}), "has 101 characters; the limit is 100"),
+            (
+                json!({"prompt": "", "id_token": token}),
+                "field `prompt` is empty",
+            ),
+            (
+                json!({"prompt": "   ", "id_token": token}),
+                "field `prompt` is empty",
+            ),
+            (
+                json!({"prompt": 42, "id_token": token}),
+                "field `prompt` must be a string",
+            ),
+            (
+                json!({"prompt": "x".repeat(101), "id_token": token}),
+                "has 101 characters; the limit is 100",
+            ),
             (json!({"prompt": "hi"}), "field `id_token` is missing"),
-            (json!({"prompt": "hi", "id_token": ""}), "field `id_token` is empty"),
-            (json!({"prompt": "hi", "id_token": {"a": 1}}), "field `id_token` must be a string"),
-            (json!({"prompt": "hi", "id_token": "not-a-jwt"}), "is not a JWT"),
-            (json!({"prompt": "hi", "id_token": "a.b.c d"}), "is not a JWT"),
-            (json!({"prompt": "hi", "id_token": token, "session_id": "a"}), "2 to 100 characters"),
-            (json!({"prompt": "hi", "id_token": token, "session_id": "has space"}), "2 to 100 characters"),
-            (json!({"prompt": "hi", "id_token": token, "session_id": "x".repeat(101)}), "2 to 100 characters"),
-            (json!({"prompt": "hi", "id_token": token, "session_id": 7}), "must be a string"),
-            (json!({"prompt": "hi", "id_token": token, "extra": 1}), "unknown field `extra`"),
+            (
+                json!({"prompt": "hi", "id_token": ""}),
+                "field `id_token` is empty",
+            ),
+            (
+                json!({"prompt": "hi", "id_token": {"a": 1}}),
+                "field `id_token` must be a string",
+            ),
+            (
+                json!({"prompt": "hi", "id_token": "not-a-jwt"}),
+                "is not a JWT",
+            ),
+            (
+                json!({"prompt": "hi", "id_token": "a.b.c d"}),
+                "is not a JWT",
+            ),
+            (
+                json!({"prompt": "hi", "id_token": token, "session_id": "a"}),
+                "2 to 100 characters",
+            ),
+            (
+                json!({"prompt": "hi", "id_token": token, "session_id": "has space"}),
+                "2 to 100 characters",
+            ),
+            (
+                json!({"prompt": "hi", "id_token": token, "session_id": "x".repeat(101)}),
+                "2 to 100 characters",
+            ),
+            (
+                json!({"prompt": "hi", "id_token": token, "session_id": 7}),
+                "must be a string",
+            ),
+            (
+                json!({"prompt": "hi", "id_token": token, "extra": 1}),
+                "unknown field `extra`",
+            ),
         ];
         for (event, expected) in cases {
             let message = refusal(event.clone());
-            assert!(message.contains(expected), "{event}: {message:?} lacks {expected:?}");
+            assert!(
+                message.contains(expected),
+                "{event}: {message:?} lacks {expected:?}"
+            );
             assert!(!message.contains(&token), "token leaked: {message}");
         }
         // Prompt length counts characters, not bytes.
-        assert!(Request::from_event(json!({"prompt": "é".repeat(100), "id_token": token}), 100).is_ok());
+        assert!(
+            Request::from_event(json!({"prompt": "é".repeat(100), "id_token": token}), 100).is_ok()
+        );
     }
 
     #[test]
     fn expired_or_future_id_tokens_fail_the_precheck() {
         let now = 1_000_000;
         let check = |claims: Value| precheck_id_token(&IdToken::new(jwt(claims)), now);
-        assert!(matches!(check(json!({"exp": now - 61})), Err(Error::IdTokenPrecheck(m)) if m == "it expired 61 s ago"));
-        assert!(check(json!({"exp": now - 30, "sub": "00u1"})).is_ok(), "inside the leeway");
-        assert!(matches!(check(json!({"sub": "x"})), Err(Error::IdTokenPrecheck(_))));
-        assert!(matches!(check(json!({"exp": now + 600, "nbf": now + 3600})), Err(Error::IdTokenPrecheck(m)) if m.contains("nbf")));
-        assert!(matches!(check(json!({"exp": now + 600, "iat": now + 3600})), Err(Error::IdTokenPrecheck(m)) if m.contains("iat")));
+        assert!(
+            matches!(check(json!({"exp": now - 61})), Err(Error::IdTokenPrecheck(m)) if m == "it expired 61 s ago")
+        );
+        assert!(
+            check(json!({"exp": now - 30, "sub": "00u1"})).is_ok(),
+            "inside the leeway"
+        );
+        assert!(matches!(
+            check(json!({"sub": "x"})),
+            Err(Error::IdTokenPrecheck(_))
+        ));
+        assert!(
+            matches!(check(json!({"exp": now + 600, "nbf": now + 3600})), Err(Error::IdTokenPrecheck(m)) if m.contains("nbf"))
+        );
+        assert!(
+            matches!(check(json!({"exp": now + 600, "iat": now + 3600})), Err(Error::IdTokenPrecheck(m)) if m.contains("iat"))
+        );
         let facts = check(json!({"exp": now + 600, "sub": "00uabc123"})).unwrap();
         assert_eq!(facts.user_id.as_deref(), Some("00uabc123"));
         let facts = check(json!({"exp": now + 600, "sub": "alice@example.com"})).unwrap();

@@ -39,7 +39,13 @@ fn rejected(reason: impl Into<String>) -> Error {
 }
 
 impl IdTokenVerifier {
-    pub fn new(jwks_url: String, issuer: String, audience: String, transport: Arc<dyn TokenTransport>, http_timeout: Duration) -> Self {
+    pub fn new(
+        jwks_url: String,
+        issuer: String,
+        audience: String,
+        transport: Arc<dyn TokenTransport>,
+        http_timeout: Duration,
+    ) -> Self {
         Self {
             jwks_url,
             issuer,
@@ -52,16 +58,26 @@ impl IdTokenVerifier {
     }
 
     pub async fn verify(&self, id_token: &IdToken, leeway_secs: u64) -> Result<(), Error> {
-        let header = jsonwebtoken::decode_header(id_token.expose()).map_err(|_| rejected("its header is not a JWS header"))?;
+        let header = jsonwebtoken::decode_header(id_token.expose())
+            .map_err(|_| rejected("its header is not a JWS header"))?;
         if header.alg != Algorithm::RS256 {
-            return Err(rejected(format!("it is signed with {:?}; only RS256 is accepted", header.alg)));
+            return Err(rejected(format!(
+                "it is signed with {:?}; only RS256 is accepted",
+                header.alg
+            )));
         }
-        let kid = header.kid.ok_or_else(|| rejected("its header has no `kid`"))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| rejected("its header has no `kid`"))?;
         let key = match self.key(&kid) {
             Some(key) => key,
             None => {
                 self.refresh().await?;
-                self.key(&kid).ok_or_else(|| rejected("it is signed with a key the org authorization server does not publish"))?
+                self.key(&kid).ok_or_else(|| {
+                    rejected(
+                        "it is signed with a key the org authorization server does not publish",
+                    )
+                })?
             }
         };
         let mut validation = Validation::new(Algorithm::RS256);
@@ -69,22 +85,30 @@ impl IdTokenVerifier {
         validation.set_audience(&[&self.audience]);
         validation.leeway = leeway_secs;
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        jsonwebtoken::decode::<serde::de::IgnoredAny>(id_token.expose(), &key, &validation).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            rejected(match e.kind() {
-                ErrorKind::ExpiredSignature => "it has expired",
-                ErrorKind::InvalidAudience => "its aud is not OKTA_OIDC_CLIENT_ID (it was issued for another app)",
-                ErrorKind::InvalidIssuer => "its iss is not this Okta org",
-                ErrorKind::InvalidSignature => "its signature does not verify",
-                ErrorKind::ImmatureSignature => "it is not valid yet",
-                _ => "it is not a valid ID token from this Okta org",
-            })
-        })?;
+        jsonwebtoken::decode::<serde::de::IgnoredAny>(id_token.expose(), &key, &validation)
+            .map_err(|e| {
+                use jsonwebtoken::errors::ErrorKind;
+                rejected(match e.kind() {
+                    ErrorKind::ExpiredSignature => "it has expired",
+                    ErrorKind::InvalidAudience => {
+                        "its aud is not OKTA_OIDC_CLIENT_ID (it was issued for another app)"
+                    }
+                    ErrorKind::InvalidIssuer => "its iss is not this Okta org",
+                    ErrorKind::InvalidSignature => "its signature does not verify",
+                    ErrorKind::ImmatureSignature => "it is not valid yet",
+                    _ => "it is not a valid ID token from this Okta org",
+                })
+            })?;
         Ok(())
     }
 
     fn key(&self, kid: &str) -> Option<Arc<DecodingKey>> {
-        self.keys.lock().unwrap_or_else(|p| p.into_inner()).by_kid.get(kid).cloned()
+        self.keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_kid
+            .get(kid)
+            .cloned()
     }
 
     /// Refetch the JWKS unless that happened less than 10 s ago.
@@ -107,17 +131,30 @@ impl IdTokenVerifier {
                 retry_after: None,
             })
         };
-        let reply = self.transport.get(&self.jwks_url, self.http_timeout).await.map_err(|e| unavailable(e.describe()))?;
+        let reply = self
+            .transport
+            .get(&self.jwks_url, self.http_timeout)
+            .await
+            .map_err(|e| unavailable(e.describe()))?;
         // Count the attempt even if it fails, so failures are rate limited too.
-        self.keys.lock().unwrap_or_else(|p| p.into_inner()).fetched_at = Some(Instant::now());
+        self.keys
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .fetched_at = Some(Instant::now());
         if reply.status != 200 {
             return Err(unavailable(&format!("HTTP {}", reply.status)));
         }
-        let set: JwkSet = serde_json::from_slice(&reply.body).map_err(|_| unavailable("not a JWKS"))?;
+        let set: JwkSet =
+            serde_json::from_slice(&reply.body).map_err(|_| unavailable("not a JWKS"))?;
         let by_kid = set
             .keys
             .iter()
-            .filter_map(|jwk| Some((jwk.common.key_id.clone()?, Arc::new(DecodingKey::from_jwk(jwk).ok()?))))
+            .filter_map(|jwk| {
+                Some((
+                    jwk.common.key_id.clone()?,
+                    Arc::new(DecodingKey::from_jwk(jwk).ok()?),
+                ))
+            })
             .collect();
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         keys.by_kid = by_kid;

@@ -45,13 +45,18 @@ impl Bridge {
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))
             .unwrap_or_default();
-        let transport = ReqwestTransport::new(config.http_connect_timeout, is_loopback(&host)).map_err(|_| ConfigError {
-            var: "OKTA_BASE_URL",
-            reason: "the HTTP client could not be built".into(),
-        })?;
+        let transport = ReqwestTransport::new(config.http_connect_timeout, is_loopback(&host))
+            .map_err(|_| ConfigError {
+                var: "OKTA_BASE_URL",
+                reason: "the HTTP client could not be built".into(),
+            })?;
         Ok(Bridge::new(Parts {
             key_source: Arc::new(SecretsManagerSource::new(secrets, config.secret_id.clone())),
-            agent: Arc::new(SdkAgentInvoker::new(bedrock, config.agent_id.clone(), config.agent_alias_id.clone())),
+            agent: Arc::new(SdkAgentInvoker::new(
+                bedrock,
+                config.agent_id.clone(),
+                config.agent_alias_id.clone(),
+            )),
             transport: Arc::new(transport),
             clock: Arc::new(SystemClock),
             jti: Arc::new(RandomJti),

@@ -11,7 +11,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         Ok(bridge) => {
             bridge.warm_up().await;
             let bridge = &bridge;
-            run(service_fn(move |event| async move { bridge.handle(event).await })).await
+            run(service_fn(move |event| async move {
+                bridge.handle(event).await
+            }))
+            .await
         }
         Err(e) => {
             // Answer every invocation with the typed init error, so `cargo lambda invoke`

@@ -99,17 +99,31 @@ impl SigningKey {
     /// one is refused (Okta would answer "kid is invalid").
     pub fn from_jwk_json(secret: &[u8], expected_kid: &str) -> Result<Self, KeyError> {
         // Parse straight into zeroizing fields: no untyped copy of the key is kept.
-        serde_json::from_slice::<serde::de::IgnoredAny>(secret).map_err(|_| invalid("it is not valid JSON"))?;
+        serde_json::from_slice::<serde::de::IgnoredAny>(secret)
+            .map_err(|_| invalid("it is not valid JSON"))?;
         let fields = match serde_json::from_slice::<JwkSet>(secret) {
             Ok(set) => {
                 let count = set.keys.iter().filter(|k| k.d.is_some()).count();
                 match count {
-                    1 => set.keys.into_iter().find(|k| k.d.is_some()).expect("counted one private key"),
-                    0 => return Err(invalid("the JWKS holds public keys only (no `d`); store the private key")),
-                    n => return Err(invalid(format!("the JWKS holds {n} private keys; keep exactly one"))),
+                    1 => set
+                        .keys
+                        .into_iter()
+                        .find(|k| k.d.is_some())
+                        .expect("counted one private key"),
+                    0 => {
+                        return Err(invalid(
+                            "the JWKS holds public keys only (no `d`); store the private key",
+                        ))
+                    }
+                    n => {
+                        return Err(invalid(format!(
+                            "the JWKS holds {n} private keys; keep exactly one"
+                        )))
+                    }
                 }
             }
-            Err(_) => serde_json::from_slice::<JwkFields>(secret).map_err(|_| invalid("a JWK member is missing or has the wrong type"))?,
+            Err(_) => serde_json::from_slice::<JwkFields>(secret)
+                .map_err(|_| invalid("a JWK member is missing or has the wrong type"))?,
         };
         if let Some(kid) = &fields.kid {
             if kid != expected_kid {
@@ -124,7 +138,9 @@ impl SigningKey {
             }
         }
         if fields.d.is_none() {
-            return Err(invalid("it is a public key only (no `d`); store the private JWK"));
+            return Err(invalid(
+                "it is a public key only (no `d`); store the private JWK",
+            ));
         }
         let (alg, key) = match fields.kty.as_deref() {
             Some("RSA") => (Algorithm::RS256, rsa_key(&fields)?),
@@ -138,7 +154,11 @@ impl SigningKey {
             None => return Err(invalid("`kty` is missing")),
         };
         if let Some(declared) = &fields.alg {
-            let expected = if alg == Algorithm::RS256 { "RS256" } else { "ES256" };
+            let expected = if alg == Algorithm::RS256 {
+                "RS256"
+            } else {
+                "ES256"
+            };
             if declared != expected {
                 return Err(invalid(format!(
                     "the JWK's alg `{}` is not {expected}; only RS256 (RSA) and ES256 (P-256) are used",
@@ -165,12 +185,15 @@ impl SigningKey {
 
     /// Raw signature over `message` (base64url), for known-answer tests.
     pub fn sign_raw(&self, message: &[u8]) -> Result<String, KeyError> {
-        jsonwebtoken::crypto::sign(message, &self.key, self.alg).map_err(|_| invalid("signing failed; the key is unusable"))
+        jsonwebtoken::crypto::sign(message, &self.key, self.alg)
+            .map_err(|_| invalid("signing failed; the key is unusable"))
     }
 }
 
 fn b64(name: &str, value: &Option<Zeroizing<String>>) -> Result<Zeroizing<Vec<u8>>, KeyError> {
-    let text = value.as_ref().ok_or_else(|| invalid(format!("`{name}` is missing")))?;
+    let text = value
+        .as_ref()
+        .ok_or_else(|| invalid(format!("`{name}` is missing")))?;
     URL_SAFE_NO_PAD
         .decode(text.trim_end_matches('=').as_bytes())
         .map(Zeroizing::new)
@@ -183,11 +206,19 @@ fn rsa_key(f: &JwkFields) -> Result<EncodingKey, KeyError> {
     let d = b64("d", &f.d)?;
     let bits = modulus_bits(&n);
     if bits < 2048 {
-        return Err(invalid(format!("the RSA key has {bits} bits; use 2048 bits or more")));
+        return Err(invalid(format!(
+            "the RSA key has {bits} bits; use 2048 bits or more"
+        )));
     }
     // Okta (and RFC 7518) want the CRT parameters; a key without them is refused rather
     // than signed slowly.
-    let (p, q, dp, dq, qi) = (b64("p", &f.p)?, b64("q", &f.q)?, b64("dp", &f.dp)?, b64("dq", &f.dq)?, b64("qi", &f.qi)?);
+    let (p, q, dp, dq, qi) = (
+        b64("p", &f.p)?,
+        b64("q", &f.q)?,
+        b64("dp", &f.dp)?,
+        b64("dq", &f.dq)?,
+        b64("qi", &f.qi)?,
+    );
     fn uint<'a>(name: &str, bytes: &'a [u8]) -> Result<UintRef<'a>, KeyError> {
         UintRef::new(bytes).map_err(|_| invalid(format!("`{name}` is not a valid integer")))
     }
@@ -206,7 +237,8 @@ fn rsa_key(f: &JwkFields) -> Result<EncodingKey, KeyError> {
     .map(Zeroizing::new)
     .map_err(|_| invalid("the RSA parameters could not be encoded"))?;
     // Let aws-lc check that the parameters belong together before we trust the key.
-    aws_lc_rs::rsa::KeyPair::from_der(&der).map_err(|_| invalid("the RSA parameters are inconsistent"))?;
+    aws_lc_rs::rsa::KeyPair::from_der(&der)
+        .map_err(|_| invalid("the RSA parameters are inconsistent"))?;
     Ok(EncodingKey::from_rsa_der(&der))
 }
 
@@ -237,8 +269,12 @@ fn ec_key(f: &JwkFields) -> Result<EncodingKey, KeyError> {
         &point,
     )
     .map_err(|_| invalid("the EC private key does not match its public point"))?;
-    let pkcs8 = pair.to_pkcs8v1().map_err(|_| invalid("the EC key could not be encoded"))?;
-    Ok(EncodingKey::from_ec_der(Zeroizing::new(pkcs8.as_ref().to_vec()).as_slice()))
+    let pkcs8 = pair
+        .to_pkcs8v1()
+        .map_err(|_| invalid("the EC key could not be encoded"))?;
+    Ok(EncodingKey::from_ec_der(
+        Zeroizing::new(pkcs8.as_ref().to_vec()).as_slice(),
+    ))
 }
 
 /// Where the private JWK comes from. One small trait so tests can swap the I/O.
@@ -347,7 +383,10 @@ impl KeyStore {
         let _loading = self.load.lock().await;
         let newer = {
             let guard = self.current.lock().unwrap_or_else(|p| p.into_inner());
-            guard.as_ref().filter(|(k, _)| !Arc::ptr_eq(k, used)).map(|(k, _)| k.clone())
+            guard
+                .as_ref()
+                .filter(|(k, _)| !Arc::ptr_eq(k, used))
+                .map(|(k, _)| k.clone())
         };
         match newer {
             Some(key) => Ok(key),
@@ -358,7 +397,8 @@ impl KeyStore {
     async fn load_now(&self) -> Result<Arc<SigningKey>, KeyError> {
         let secret = self.source.fetch().await?;
         let key = Arc::new(SigningKey::from_jwk_json(secret.expose(), &self.kid)?);
-        *self.current.lock().unwrap_or_else(|p| p.into_inner()) = Some((key.clone(), Instant::now()));
+        *self.current.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((key.clone(), Instant::now()));
         tracing::info!(kid = %self.kid, alg = ?key.algorithm(), "signing key loaded");
         Ok(key)
     }
@@ -381,8 +421,15 @@ mod tests {
     fn rs256_signer_reproduces_rfc7520_section_4_1_byte_for_byte() {
         let v: serde_json::Value = serde_json::from_str(RFC7520).unwrap();
         let key = SigningKey::from_jwk_json(v["jwk"].to_string().as_bytes(), KID).unwrap();
-        let input = format!("{}.{}", v["protected"].as_str().unwrap(), v["payload"].as_str().unwrap());
-        assert_eq!(key.sign_raw(input.as_bytes()).unwrap(), v["signature"].as_str().unwrap());
+        let input = format!(
+            "{}.{}",
+            v["protected"].as_str().unwrap(),
+            v["payload"].as_str().unwrap()
+        );
+        assert_eq!(
+            key.sign_raw(input.as_bytes()).unwrap(),
+            v["signature"].as_str().unwrap()
+        );
     }
 
     #[test]
@@ -392,7 +439,12 @@ mod tests {
             public.as_object_mut().unwrap().remove(f);
         }
         let jwks = serde_json::json!({"keys": [public, rfc_jwk()]});
-        assert_eq!(SigningKey::from_jwk_json(jwks.to_string().as_bytes(), KID).unwrap().algorithm(), Algorithm::RS256);
+        assert_eq!(
+            SigningKey::from_jwk_json(jwks.to_string().as_bytes(), KID)
+                .unwrap()
+                .algorithm(),
+            Algorithm::RS256
+        );
         let two = serde_json::json!({"keys": [rfc_jwk(), rfc_jwk()]});
         assert_eq!(
             SigningKey::from_jwk_json(two.to_string().as_bytes(), KID).unwrap_err(),
@@ -403,36 +455,93 @@ mod tests {
     fn refusal(mutate: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>)) -> String {
         let mut jwk = rfc_jwk();
         mutate(jwk.as_object_mut().unwrap());
-        SigningKey::from_jwk_json(jwk.to_string().as_bytes(), KID).unwrap_err().to_string()
+        SigningKey::from_jwk_json(jwk.to_string().as_bytes(), KID)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
     fn bad_keys_are_refused_without_echoing_material() {
         let d = rfc_jwk()["d"].as_str().unwrap().to_string();
         let cases: Vec<(String, &str)> = vec![
-            (refusal(|j| { j.remove("d"); }), "public key only"),
-            (refusal(|j| { j.insert("kty".into(), "oct".into()); }), "unsupported kty `oct`"),
-            (refusal(|j| { j.remove("kty"); }), "`kty` is missing"),
-            (refusal(|j| { j.insert("d".into(), "!!not base64!!".into()); }), "`d` is not base64url"),
-            (refusal(|j| { j.insert("kid".into(), "other".into()); }), "differs from AGENT_KEY_ID"),
-            (refusal(|j| { j.insert("alg".into(), "HS256".into()); }), "alg `HS256` is not RS256"),
-            (refusal(|j| { j.insert("use".into(), "enc".into()); }), "use is `enc`"),
-            (refusal(|j| { j.insert("q".into(), j["p"].clone()); }), "inconsistent"),
-            (refusal(|j| {
-                let n = j["n"].as_str().unwrap()[..168].to_string();
-                j.insert("n".into(), n.into());
-            }), "has 1008 bits; use 2048 bits or more"),
+            (
+                refusal(|j| {
+                    j.remove("d");
+                }),
+                "public key only",
+            ),
+            (
+                refusal(|j| {
+                    j.insert("kty".into(), "oct".into());
+                }),
+                "unsupported kty `oct`",
+            ),
+            (
+                refusal(|j| {
+                    j.remove("kty");
+                }),
+                "`kty` is missing",
+            ),
+            (
+                refusal(|j| {
+                    j.insert("d".into(), "!!not base64!!".into());
+                }),
+                "`d` is not base64url",
+            ),
+            (
+                refusal(|j| {
+                    j.insert("kid".into(), "other".into());
+                }),
+                "differs from AGENT_KEY_ID",
+            ),
+            (
+                refusal(|j| {
+                    j.insert("alg".into(), "HS256".into());
+                }),
+                "alg `HS256` is not RS256",
+            ),
+            (
+                refusal(|j| {
+                    j.insert("use".into(), "enc".into());
+                }),
+                "use is `enc`",
+            ),
+            (
+                refusal(|j| {
+                    j.insert("q".into(), j["p"].clone());
+                }),
+                "inconsistent",
+            ),
+            (
+                refusal(|j| {
+                    let n = j["n"].as_str().unwrap()[..168].to_string();
+                    j.insert("n".into(), n.into());
+                }),
+                "has 1008 bits; use 2048 bits or more",
+            ),
         ];
         for (message, expected) in cases {
-            assert!(message.contains(expected), "{message:?} should contain {expected:?}");
-            assert!(!message.contains(&d[..20]), "key material leaked: {message}");
+            assert!(
+                message.contains(expected),
+                "{message:?} should contain {expected:?}"
+            );
+            assert!(
+                !message.contains(&d[..20]),
+                "key material leaked: {message}"
+            );
         }
-        assert!(SigningKey::from_jwk_json(b"not json", KID).unwrap_err().to_string().contains("not valid JSON"));
+        assert!(SigningKey::from_jwk_json(b"not json", KID)
+            .unwrap_err()
+            .to_string()
+            .contains("not valid JSON"));
     }
 
     #[test]
     fn an_ec_p256_key_signs_and_verifies_with_its_public_key() {
-        let pair = aws_lc_rs::signature::EcdsaKeyPair::generate(&aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
+        let pair = aws_lc_rs::signature::EcdsaKeyPair::generate(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        )
+        .unwrap();
         use aws_lc_rs::encoding::AsBigEndian;
         use aws_lc_rs::signature::KeyPair;
         let public = pair.public_key().as_ref().to_vec();
@@ -442,11 +551,15 @@ mod tests {
         let key = SigningKey::from_jwk_json(jwk.to_string().as_bytes(), "ec-1").unwrap();
         assert_eq!(key.algorithm(), Algorithm::ES256);
         let token = key.sign(&serde_json::json!({"sub":"x"})).unwrap();
-        let decoding = jsonwebtoken::DecodingKey::from_ec_components(&b(&public[1..33]), &b(&public[33..])).unwrap();
+        let decoding =
+            jsonwebtoken::DecodingKey::from_ec_components(&b(&public[1..33]), &b(&public[33..]))
+                .unwrap();
         let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
         validation.required_spec_claims.clear();
         validation.validate_exp = false;
-        let data = jsonwebtoken::decode::<serde_json::Value>(token.expose(), &decoding, &validation).unwrap();
+        let data =
+            jsonwebtoken::decode::<serde_json::Value>(token.expose(), &decoding, &validation)
+                .unwrap();
         assert_eq!(data.header.kid.as_deref(), Some("ec-1"));
         assert_eq!(data.claims["sub"], "x");
         // A mismatched public point is refused.

@@ -105,7 +105,10 @@ mod tests {
             format!("{:?}", ClientAssertion::new(raw)),
             "ClientAssertion(<redacted 45 bytes>)"
         );
-        assert_eq!(format!("{:?}", IdJag::new(raw)), "IdJag(<redacted 45 bytes>)");
+        assert_eq!(
+            format!("{:?}", IdJag::new(raw)),
+            "IdJag(<redacted 45 bytes>)"
+        );
         assert_eq!(
             format!("{:?}", AccessToken::new(raw)),
             "AccessToken(<redacted 45 bytes>)"

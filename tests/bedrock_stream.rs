@@ -10,8 +10,16 @@ use xaa_bridge::bedrock::{AgentError, AgentInvoker, AgentRequest, SdkAgentInvoke
 use xaa_bridge::sensitive::AccessToken;
 
 fn invoker(rules: &[&Rule]) -> SdkAgentInvoker {
-    let client = mock_client!(aws_sdk_bedrockagentruntime, RuleMode::Sequential, rules, |b| b
-        .retry_config(RetryConfig::standard().with_max_attempts(3).with_initial_backoff(std::time::Duration::from_millis(1))));
+    let client = mock_client!(
+        aws_sdk_bedrockagentruntime,
+        RuleMode::Sequential,
+        rules,
+        |b| b.retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(std::time::Duration::from_millis(1))
+        )
+    );
     SdkAgentInvoker::new(client, "AGENT12345", "ALIAS12345")
 }
 
@@ -56,13 +64,20 @@ async fn chunks_are_joined_and_the_token_rides_in_session_attributes_only() {
 
 #[tokio::test]
 async fn unknown_future_events_are_tolerated() {
-    let rule = mock!(Client::invoke_agent).then_http_response(|| stream_response(&[chunk(b"a"), event("someFutureEvent", "{}"), chunk(b"b")]));
+    let rule = mock!(Client::invoke_agent).then_http_response(|| {
+        stream_response(&[chunk(b"a"), event("someFutureEvent", "{}"), chunk(b"b")])
+    });
     assert_eq!(ask(&invoker(&[&rule])).await.unwrap().text, "ab");
 }
 
 #[tokio::test]
 async fn return_control_is_reported_as_unsupported() {
-    let rule = mock!(Client::invoke_agent).then_http_response(|| stream_response(&[event("returnControl", r#"{"invocationId":"1","invocationInputs":[]}"#)]));
+    let rule = mock!(Client::invoke_agent).then_http_response(|| {
+        stream_response(&[event(
+            "returnControl",
+            r#"{"invocationId":"1","invocationInputs":[]}"#,
+        )])
+    });
     let err = ask(&invoker(&[&rule])).await.unwrap_err();
     assert_eq!(err, AgentError::ReturnControl);
     assert_eq!(err.error_type(), "AgentFailed");
@@ -82,11 +97,20 @@ async fn exceptions_inside_the_stream_after_a_chunk_become_typed_errors() {
         ("serviceQuotaExceededException", "AgentThrottled"),
         ("modelNotReadyException", "AgentFailed"),
     ] {
-        let rule = mock!(Client::invoke_agent).then_http_response(move || stream_response(&[chunk(b"partial "), exception(exception_type)]));
+        let rule = mock!(Client::invoke_agent).then_http_response(move || {
+            stream_response(&[chunk(b"partial "), exception(exception_type)])
+        });
         let err = ask(&invoker(&[&rule])).await.unwrap_err();
         assert_eq!(err.error_type(), error_type, "{exception_type}: {err}");
-        assert_eq!(rule.num_calls(), 1, "no retry once a chunk was received ({exception_type})");
-        assert!(!err.to_string().contains("injected"), "upstream message copied: {err}");
+        assert_eq!(
+            rule.num_calls(),
+            1,
+            "no retry once a chunk was received ({exception_type})"
+        );
+        assert!(
+            !err.to_string().contains("injected"),
+            "upstream message copied: {err}"
+        );
     }
 }
 
@@ -105,7 +129,10 @@ async fn a_transient_exception_before_any_chunk_is_retried_once() {
         .http_response(|| stream_response(&[exception("internalServerException")]))
         .repeatedly()
         .build();
-    assert_eq!(ask(&invoker(&[&always])).await.unwrap_err().error_type(), "AgentFailed");
+    assert_eq!(
+        ask(&invoker(&[&always])).await.unwrap_err().error_type(),
+        "AgentFailed"
+    );
     assert_eq!(always.num_calls(), 2, "retried exactly once");
 
     let denied = mock!(Client::invoke_agent)
@@ -113,7 +140,10 @@ async fn a_transient_exception_before_any_chunk_is_retried_once() {
         .http_response(|| stream_response(&[exception("accessDeniedException")]))
         .repeatedly()
         .build();
-    assert_eq!(ask(&invoker(&[&denied])).await.unwrap_err().error_type(), "AgentAccessDenied");
+    assert_eq!(
+        ask(&invoker(&[&denied])).await.unwrap_err().error_type(),
+        "AgentAccessDenied"
+    );
     assert_eq!(denied.num_calls(), 1, "a permanent fault is not retried");
 }
 
@@ -137,7 +167,11 @@ async fn errors_before_the_stream_are_typed_and_a_single_429_is_retried_by_the_s
             .http_response(move || error_response(status, error_type))
             .repeatedly()
             .build();
-        assert_eq!(ask(&invoker(&[&rule])).await.unwrap_err().error_type(), expected, "{error_type}");
+        assert_eq!(
+            ask(&invoker(&[&rule])).await.unwrap_err().error_type(),
+            expected,
+            "{error_type}"
+        );
     }
 }
 
@@ -149,11 +183,19 @@ async fn a_corrupted_frame_is_an_error_not_a_panic() {
         bytes[last] ^= 0xff; // break the message CRC
         stream_response(&[bytes])
     });
-    assert_eq!(ask(&invoker(&[&rule])).await.unwrap_err().error_type(), "AgentFailed");
+    assert_eq!(
+        ask(&invoker(&[&rule])).await.unwrap_err().error_type(),
+        "AgentFailed"
+    );
 }
 
 #[tokio::test]
 async fn invalid_utf8_in_the_answer_is_refused() {
-    let rule = mock!(Client::invoke_agent).then_http_response(|| stream_response(&[chunk(b"\xff\xfe")]));
-    assert!(ask(&invoker(&[&rule])).await.unwrap_err().to_string().contains("UTF-8"));
+    let rule =
+        mock!(Client::invoke_agent).then_http_response(|| stream_response(&[chunk(b"\xff\xfe")]));
+    assert!(ask(&invoker(&[&rule]))
+        .await
+        .unwrap_err()
+        .to_string()
+        .contains("UTF-8"));
 }

@@ -15,14 +15,22 @@ use xaa_bridge::secret::SigningKey;
 const ISSUER: &str = "https://example.okta.com";
 
 fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// An ID token signed by the "org" key (the RFC 7520 key stands in for it here).
 fn signed_id_token(kid: &str, claims: serde_json::Value) -> String {
     let mut jwk = rfc7520_jwk();
     jwk.as_object_mut().unwrap().remove("kid");
-    SigningKey::from_jwk_json(jwk.to_string().as_bytes(), kid).unwrap().sign(&claims).unwrap().expose().to_string()
+    SigningKey::from_jwk_json(jwk.to_string().as_bytes(), kid)
+        .unwrap()
+        .sign(&claims)
+        .unwrap()
+        .expose()
+        .to_string()
 }
 
 fn org_jwks(kid: &str) -> String {
@@ -55,17 +63,26 @@ fn okta() -> Arc<FakeOkta> {
 }
 
 async fn ask(bridge: &Bridge, id_token: &str) -> Result<xaa_bridge::Response, xaa_bridge::Error> {
-    bridge.handle(lambda_event(json!({"prompt": "hi", "id_token": id_token}), 0)).await
+    bridge
+        .handle(lambda_event(
+            json!({"prompt": "hi", "id_token": id_token}),
+            0,
+        ))
+        .await
 }
 
 #[tokio::test]
 async fn a_verified_id_token_proceeds_to_the_exchange() {
     let (okta, agent) = (okta(), EchoAgent::new());
     let bridge = bridge(okta.clone(), agent.clone());
-    ask(&bridge, &signed_id_token("org-key-1", claims("0oawebapp"))).await.unwrap();
+    ask(&bridge, &signed_id_token("org-key-1", claims("0oawebapp")))
+        .await
+        .unwrap();
     assert_eq!(okta.sent().len(), 2);
     assert_eq!(okta.gets.load(Ordering::SeqCst), 1);
-    ask(&bridge, &signed_id_token("org-key-1", claims("0oawebapp"))).await.unwrap();
+    ask(&bridge, &signed_id_token("org-key-1", claims("0oawebapp")))
+        .await
+        .unwrap();
     assert_eq!(okta.gets.load(Ordering::SeqCst), 1, "the JWKS is cached");
 }
 
@@ -73,7 +90,12 @@ async fn a_verified_id_token_proceeds_to_the_exchange() {
 async fn an_id_token_for_another_app_or_with_a_bad_signature_costs_no_exchange() {
     let (okta, agent) = (okta(), EchoAgent::new());
     let bridge = bridge(okta.clone(), agent.clone());
-    let err = ask(&bridge, &signed_id_token("org-key-1", claims("0oaotherapp"))).await.unwrap_err();
+    let err = ask(
+        &bridge,
+        &signed_id_token("org-key-1", claims("0oaotherapp")),
+    )
+    .await
+    .unwrap_err();
     assert_eq!(err.error_type(), "IdTokenRejected");
     assert!(err.to_string().contains("issued for another app"), "{err}");
 
@@ -81,14 +103,22 @@ async fn an_id_token_for_another_app_or_with_a_bad_signature_costs_no_exchange()
     let (head, _) = genuine.rsplit_once('.').unwrap();
     let tampered = format!("{head}.{}", "A".repeat(342));
     let err = ask(&bridge, &tampered).await.unwrap_err();
-    assert!(err.to_string().contains("signature does not verify"), "{err}");
+    assert!(
+        err.to_string().contains("signature does not verify"),
+        "{err}"
+    );
 
     let mut wrong_issuer = claims("0oawebapp");
     wrong_issuer["iss"] = "https://evil.example.com".into();
-    let err = ask(&bridge, &signed_id_token("org-key-1", wrong_issuer)).await.unwrap_err();
+    let err = ask(&bridge, &signed_id_token("org-key-1", wrong_issuer))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("iss"), "{err}");
 
-    assert!(okta.sent().is_empty(), "no token request for a refused ID token");
+    assert!(
+        okta.sent().is_empty(),
+        "no token request for a refused ID token"
+    );
     assert!(agent.tokens().is_empty());
 }
 
@@ -111,7 +141,12 @@ async fn unknown_key_ids_refetch_the_jwks_at_most_once_per_ten_seconds() {
     let okta = okta();
     let bridge = bridge(okta.clone(), EchoAgent::new());
     for i in 0..5 {
-        let err = ask(&bridge, &signed_id_token(&format!("rotated-{i}"), claims("0oawebapp"))).await.unwrap_err();
+        let err = ask(
+            &bridge,
+            &signed_id_token(&format!("rotated-{i}"), claims("0oawebapp")),
+        )
+        .await
+        .unwrap_err();
         assert!(err.to_string().contains("does not publish"), "{err}");
     }
     assert_eq!(okta.gets.load(Ordering::SeqCst), 1);

@@ -12,7 +12,11 @@ pub const SUBJECT_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token"
 pub const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// The form body of leg 1. `audience` is the custom AS *issuer*, not its token URL.
-pub fn request_body(cfg: &OktaConfig, id_token: &IdToken, assertion: &ClientAssertion) -> Zeroizing<String> {
+pub fn request_body(
+    cfg: &OktaConfig,
+    id_token: &IdToken,
+    assertion: &ClientAssertion,
+) -> Zeroizing<String> {
     Zeroizing::new(
         form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", GRANT_TYPE)

@@ -48,7 +48,11 @@ pub trait TokenTransport: Send + Sync {
 
     /// GET a small JSON document (the org JWKS). Transports that only fake token
     /// endpoints may leave this refusing.
-    fn get<'a>(&'a self, _url: &'a str, _timeout: Duration) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
+    fn get<'a>(
+        &'a self,
+        _url: &'a str,
+        _timeout: Duration,
+    ) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
         Box::pin(async { Err(TransportError::Other) })
     }
 }
@@ -74,7 +78,11 @@ impl ReqwestTransport {
 }
 
 impl ReqwestTransport {
-    async fn send(&self, request: reqwest::RequestBuilder, timeout: Duration) -> Result<HttpReply, TransportError> {
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<HttpReply, TransportError> {
         let map = |e: reqwest::Error| {
             if e.is_timeout() {
                 TransportError::Timeout
@@ -85,7 +93,11 @@ impl ReqwestTransport {
             }
         };
         let exchange = async {
-            let mut response = request.header("accept", "application/json").send().await.map_err(map)?;
+            let mut response = request
+                .header("accept", "application/json")
+                .send()
+                .await
+                .map_err(map)?;
             let status = response.status().as_u16();
             let retry_after = response
                 .headers()
@@ -93,7 +105,10 @@ impl ReqwestTransport {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
-            if response.content_length().is_some_and(|n| n > MAX_RESPONSE_BYTES as u64) {
+            if response
+                .content_length()
+                .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+            {
                 return Err(TransportError::TooLarge);
             }
             let mut buf = Zeroizing::new(Vec::new());
@@ -109,7 +124,9 @@ impl ReqwestTransport {
                 retry_after,
             })
         };
-        tokio::time::timeout(timeout, exchange).await.unwrap_or(Err(TransportError::Timeout))
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .unwrap_or(Err(TransportError::Timeout))
     }
 }
 
@@ -128,7 +145,11 @@ impl TokenTransport for ReqwestTransport {
         Box::pin(self.send(request, timeout))
     }
 
-    fn get<'a>(&'a self, url: &'a str, timeout: Duration) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
+    fn get<'a>(
+        &'a self,
+        url: &'a str,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
         Box::pin(self.send(self.client.get(url), timeout))
     }
 }

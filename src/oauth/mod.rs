@@ -62,12 +62,19 @@ impl OktaClient {
     }
 
     /// Leg 1: the user's ID token for an ID-JAG.
-    pub async fn exchange(&self, id_token: &IdToken, deadline: Option<Instant>) -> Result<Grant<IdJag>, Error> {
+    pub async fn exchange(
+        &self,
+        id_token: &IdToken,
+        deadline: Option<Instant>,
+    ) -> Result<Grant<IdJag>, Error> {
         let cfg = &self.cfg;
         let issued = self
-            .post(Leg::TokenExchange, &cfg.org_token_url, deadline, |assertion| {
-                exchange::request_body(cfg, id_token, assertion)
-            })
+            .post(
+                Leg::TokenExchange,
+                &cfg.org_token_url,
+                deadline,
+                |assertion| exchange::request_body(cfg, id_token, assertion),
+            )
             .await?;
         let expires_at = self.expiry(issued.expires_in, &issued.token);
         Ok(Grant {
@@ -77,11 +84,18 @@ impl OktaClient {
     }
 
     /// Leg 2: the ID-JAG for an access token at the custom authorization server.
-    pub async fn redeem(&self, id_jag: &IdJag, deadline: Option<Instant>) -> Result<Grant<AccessToken>, Error> {
+    pub async fn redeem(
+        &self,
+        id_jag: &IdJag,
+        deadline: Option<Instant>,
+    ) -> Result<Grant<AccessToken>, Error> {
         let issued = self
-            .post(Leg::JwtBearer, &self.cfg.custom_token_url, deadline, |assertion| {
-                jwt_bearer::request_body(id_jag, assertion)
-            })
+            .post(
+                Leg::JwtBearer,
+                &self.cfg.custom_token_url,
+                deadline,
+                |assertion| jwt_bearer::request_body(id_jag, assertion),
+            )
             .await?;
         let expires_at = self.expiry(issued.expires_in, &issued.token);
         Ok(Grant {
@@ -95,7 +109,9 @@ impl OktaClient {
     fn expiry(&self, expires_in: Option<u64>, token: &str) -> Option<u64> {
         match expires_in {
             Some(secs) => Some(self.clock.unix_now().saturating_add(secs)),
-            None => token::unverified_claims(token).and_then(|c| c.get("exp").and_then(|v| v.as_u64())),
+            None => {
+                token::unverified_claims(token).and_then(|c| c.get("exp").and_then(|v| v.as_u64()))
+            }
         }
     }
 
@@ -114,22 +130,46 @@ impl OktaClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let assertion = assertion::mint(&key, &self.cfg.agent_client_id, url, &*self.clock, &*self.jti)?;
+            let assertion = assertion::mint(
+                &key,
+                &self.cfg.agent_client_id,
+                url,
+                &*self.clock,
+                &*self.jti,
+            )?;
             let timeout = match remaining(deadline) {
-                Some(left) if left.is_zero() => return Err(Error::Timeout { stage: "calling Okta" }),
+                Some(left) if left.is_zero() => {
+                    return Err(Error::Timeout {
+                        stage: "calling Okta",
+                    })
+                }
                 Some(left) => left.min(self.http_timeout),
                 None => self.http_timeout,
             };
             let started = Instant::now();
-            let outcome = match self.transport.post_form(url, body(&assertion), timeout).await {
+            let outcome = match self
+                .transport
+                .post_form(url, body(&assertion), timeout)
+                .await
+            {
                 Ok(HttpReply {
                     status: 200..=299,
                     body,
                     ..
                 }) => token::parse_success(leg, &body).map_err(Error::from),
-                Ok(reply) => Err(token::classify_failure(leg, reply.status, &reply.body, reply.retry_after).into()),
-                Err(e) if e == http::TransportError::Timeout && remaining(deadline).is_some_and(|l| l.is_zero()) => {
-                    return Err(Error::Timeout { stage: "calling Okta" })
+                Ok(reply) => {
+                    Err(
+                        token::classify_failure(leg, reply.status, &reply.body, reply.retry_after)
+                            .into(),
+                    )
+                }
+                Err(e)
+                    if e == http::TransportError::Timeout
+                        && remaining(deadline).is_some_and(|l| l.is_zero()) =>
+                {
+                    return Err(Error::Timeout {
+                        stage: "calling Okta",
+                    })
                 }
                 Err(e) => Err(Error::Okta(OktaError::Unavailable {
                     leg,
@@ -152,7 +192,9 @@ impl OktaClient {
                 Err(Error::Okta(ref e)) if e.is_transient() && attempt < MAX_ATTEMPTS => {
                     let wait = backoff(attempt, e.retry_after());
                     if remaining(deadline).is_some_and(|left| left <= wait) {
-                        return Err(Error::Timeout { stage: "waiting to retry Okta" });
+                        return Err(Error::Timeout {
+                            stage: "waiting to retry Okta",
+                        });
                     }
                     tracing::warn!(%leg, attempt, elapsed_ms, wait_ms = wait.as_millis() as u64, "transient Okta failure; retrying");
                     tokio::time::sleep(wait).await;
@@ -176,7 +218,9 @@ pub fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
     if let Some(wait) = retry_after {
         return wait;
     }
-    let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt.min(10)).min(BACKOFF_CAP);
+    let ceiling = BACKOFF_BASE
+        .saturating_mul(1 << attempt.min(10))
+        .min(BACKOFF_CAP);
     let mut byte = [0u8; 2];
     let _ = aws_lc_rs::rand::fill(&mut byte);
     let fraction = u16::from_le_bytes(byte) as u32;

@@ -88,7 +88,13 @@ impl OktaError {
 
     /// Worth another attempt (connect error, timeout, 5xx, 429 with Retry-After).
     pub fn is_transient(&self) -> bool {
-        matches!(self, OktaError::Unavailable { transient: true, .. })
+        matches!(
+            self,
+            OktaError::Unavailable {
+                transient: true,
+                ..
+            }
+        )
     }
 }
 
@@ -120,7 +126,8 @@ pub fn parse_success(leg: Leg, body: &[u8]) -> Result<Issued, OktaError> {
         leg,
         reason: reason.to_string(),
     };
-    let parsed: TokenBody = serde_json::from_slice(body).map_err(|_| protocol("the body is not a JSON token response"))?;
+    let parsed: TokenBody = serde_json::from_slice(body)
+        .map_err(|_| protocol("the body is not a JSON token response"))?;
     let token = parsed
         .access_token
         .filter(|t| !t.is_empty())
@@ -140,16 +147,25 @@ pub fn parse_success(leg: Leg, body: &[u8]) -> Result<Issued, OktaError> {
         Leg::JwtBearer => {
             if let Some(tt) = parsed.token_type.as_deref() {
                 if !tt.eq_ignore_ascii_case("bearer") {
-                    return Err(protocol(&format!("token_type is `{}`, not Bearer", safe_code(tt))));
+                    return Err(protocol(&format!(
+                        "token_type is `{}`, not Bearer",
+                        safe_code(tt)
+                    )));
                 }
             }
         }
     }
     let expires_in = match parsed.expires_in {
         None | Some(serde_json::Value::Null) => None,
-        Some(serde_json::Value::Number(n)) => Some(n.as_u64().ok_or_else(|| protocol("`expires_in` is not a whole number of seconds"))?),
+        Some(serde_json::Value::Number(n)) => Some(
+            n.as_u64()
+                .ok_or_else(|| protocol("`expires_in` is not a whole number of seconds"))?,
+        ),
         // Some servers send numbers as strings; accept digits only.
-        Some(serde_json::Value::String(s)) => Some(s.parse().map_err(|_| protocol("`expires_in` is not a whole number of seconds"))?),
+        Some(serde_json::Value::String(s)) => Some(
+            s.parse()
+                .map_err(|_| protocol("`expires_in` is not a whole number of seconds"))?,
+        ),
         Some(_) => return Err(protocol("`expires_in` is not a whole number of seconds")),
     };
     Ok(Issued {
@@ -168,11 +184,20 @@ struct ErrorBody {
 
 /// Map a non-2xx answer to a typed error with a hint of our own. The description is
 /// only matched against known phrases, never copied.
-pub fn classify_failure(leg: Leg, status: u16, body: &[u8], retry_after: Option<Duration>) -> OktaError {
+pub fn classify_failure(
+    leg: Leg,
+    status: u16,
+    body: &[u8],
+    retry_after: Option<Duration>,
+) -> OktaError {
     let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
-    let code = parsed.as_ref().and_then(|b| b.error.clone()).unwrap_or_default();
+    let code = parsed
+        .as_ref()
+        .and_then(|b| b.error.clone())
+        .unwrap_or_default();
     if status == 429 || status >= 500 || (code.is_empty() && status != 400 && status != 401) {
-        let transient = matches!(status, 500 | 502 | 503 | 504) || (status == 429 && retry_after.is_some());
+        let transient =
+            matches!(status, 500 | 502 | 503 | 504) || (status == 429 && retry_after.is_some());
         return OktaError::Unavailable {
             leg,
             reason: if status == 429 {
@@ -189,11 +214,14 @@ pub fn classify_failure(leg: Leg, status: u16, body: &[u8], retry_after: Option<
         .and_then(|b| b.error_description.as_deref())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let max_age = parsed.as_ref().and_then(|b| b.max_age.as_ref()).and_then(|v| match v {
-        serde_json::Value::Number(n) => n.as_u64(),
-        serde_json::Value::String(s) => s.parse().ok(),
-        _ => None,
-    });
+    let max_age = parsed
+        .as_ref()
+        .and_then(|b| b.max_age.as_ref())
+        .and_then(|v| match v {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.parse().ok(),
+            _ => None,
+        });
     let (error_type, hint): (&'static str, String) = match code.as_str() {
         "invalid_scope" => ("ScopeRejected", "Cross App Access strips system scopes such as openid, and the scope must exist on the custom authorization server: set OKTA_SCOPE to a custom scope such as xaa:read".into()),
         "invalid_client" if desc.contains("jwkset") || desc.contains("jwks") => ("AgentAuthFailed", "no public key is registered on the AI agent: register the public JWK of the agent's key on the AI agent in Okta".into()),
@@ -216,7 +244,11 @@ pub fn classify_failure(leg: Leg, status: u16, body: &[u8], retry_after: Option<
     OktaError::Rejected {
         leg,
         status,
-        code: if code.is_empty() { format!("HTTP {status}") } else { safe_code(&code) },
+        code: if code.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            safe_code(&code)
+        },
         error_type,
         hint,
     }
@@ -251,16 +283,76 @@ mod tests {
     #[test]
     fn every_documented_okta_error_maps_to_its_type_and_hint() {
         let rows = [
-            (Leg::TokenExchange, 400, r#"{"error":"invalid_scope","error_description":"openid not allowed"}"#, "ScopeRejected", "xaa:read"),
-            (Leg::TokenExchange, 401, r#"{"error":"invalid_client","error_description":"JWKSet not configured"}"#, "AgentAuthFailed", "register the public JWK"),
-            (Leg::TokenExchange, 401, r#"{"error":"invalid_client","error_description":"kid is invalid"}"#, "AgentAuthFailed", "AGENT_KEY_ID"),
-            (Leg::JwtBearer, 401, r#"{"error":"invalid_client","error_description":"The audience claim for client_assertion must be the endpoint invoked for the request"}"#, "AgentAuthFailed", "exact token endpoint"),
-            (Leg::TokenExchange, 400, r#"{"error":"invalid_grant","error_description":"The subject token is expired"}"#, "IdTokenRejected", "sign in again"),
-            (Leg::TokenExchange, 400, r#"{"error":"invalid_token"}"#, "IdTokenRejected", "OIDC app linked"),
-            (Leg::JwtBearer, 400, r#"{"error":"access_denied","error_description":"no_matching_policy"}"#, "PolicyDenied", "JWT Bearer"),
-            (Leg::TokenExchange, 400, r#"{"error":"unauthorized_client","error_description":"Only service apps can use client_credentials"}"#, "AgentAuthFailed", "AI agent"),
-            (Leg::TokenExchange, 400, r#"{"error":"token_exchange_invalid_audience"}"#, "AgentAuthFailed", "AI agent client"),
-            (Leg::TokenExchange, 400, r#"{"error":"insufficient_user_authentication","max_age":300}"#, "StepUpRequired", "max_age 300 s"),
+            (
+                Leg::TokenExchange,
+                400,
+                r#"{"error":"invalid_scope","error_description":"openid not allowed"}"#,
+                "ScopeRejected",
+                "xaa:read",
+            ),
+            (
+                Leg::TokenExchange,
+                401,
+                r#"{"error":"invalid_client","error_description":"JWKSet not configured"}"#,
+                "AgentAuthFailed",
+                "register the public JWK",
+            ),
+            (
+                Leg::TokenExchange,
+                401,
+                r#"{"error":"invalid_client","error_description":"kid is invalid"}"#,
+                "AgentAuthFailed",
+                "AGENT_KEY_ID",
+            ),
+            (
+                Leg::JwtBearer,
+                401,
+                r#"{"error":"invalid_client","error_description":"The audience claim for client_assertion must be the endpoint invoked for the request"}"#,
+                "AgentAuthFailed",
+                "exact token endpoint",
+            ),
+            (
+                Leg::TokenExchange,
+                400,
+                r#"{"error":"invalid_grant","error_description":"The subject token is expired"}"#,
+                "IdTokenRejected",
+                "sign in again",
+            ),
+            (
+                Leg::TokenExchange,
+                400,
+                r#"{"error":"invalid_token"}"#,
+                "IdTokenRejected",
+                "OIDC app linked",
+            ),
+            (
+                Leg::JwtBearer,
+                400,
+                r#"{"error":"access_denied","error_description":"no_matching_policy"}"#,
+                "PolicyDenied",
+                "JWT Bearer",
+            ),
+            (
+                Leg::TokenExchange,
+                400,
+                r#"{"error":"unauthorized_client","error_description":"Only service apps can use client_credentials"}"#,
+                "AgentAuthFailed",
+                "AI agent",
+            ),
+            (
+                Leg::TokenExchange,
+                400,
+                r#"{"error":"token_exchange_invalid_audience"}"#,
+                "AgentAuthFailed",
+                "AI agent client",
+            ),
+            (
+                Leg::TokenExchange,
+                400,
+                r#"{"error":"insufficient_user_authentication","max_age":300}"#,
+                "StepUpRequired",
+                "max_age 300 s",
+            ),
         ];
         for (leg, status, body, ty, hint) in rows {
             let (t, message) = reject(leg, status, body);
@@ -271,44 +363,101 @@ mod tests {
 
     #[test]
     fn upstream_descriptions_are_never_copied_into_messages() {
-        let (_, message) = reject(Leg::TokenExchange, 400, r#"{"error":"invalid_request","error_description":"token eyJhbGciOi.secret.sig for alice@example.com"}"#);
-        assert!(!message.contains("eyJhbGciOi") && !message.contains("alice@"), "{message}");
-        let (_, message) = reject(Leg::TokenExchange, 400, r#"{"error":"eyJ.bad code with spaces"}"#);
+        let (_, message) = reject(
+            Leg::TokenExchange,
+            400,
+            r#"{"error":"invalid_request","error_description":"token eyJhbGciOi.secret.sig for alice@example.com"}"#,
+        );
+        assert!(
+            !message.contains("eyJhbGciOi") && !message.contains("alice@"),
+            "{message}"
+        );
+        let (_, message) = reject(
+            Leg::TokenExchange,
+            400,
+            r#"{"error":"eyJ.bad code with spaces"}"#,
+        );
         assert!(message.contains("<unrecognised>"), "{message}");
     }
 
     #[test]
     fn transient_statuses_are_retryable_and_others_are_not() {
-        for (status, retry_after, transient) in [(503, None, true), (500, None, true), (502, None, true), (504, None, true), (429, Some(Duration::from_secs(1)), true), (429, None, false), (501, None, false)] {
+        for (status, retry_after, transient) in [
+            (503, None, true),
+            (500, None, true),
+            (502, None, true),
+            (504, None, true),
+            (429, Some(Duration::from_secs(1)), true),
+            (429, None, false),
+            (501, None, false),
+        ] {
             let e = classify_failure(Leg::JwtBearer, status, b"", retry_after);
             assert_eq!(e.error_type(), "OktaUnavailable");
             assert_eq!(e.is_transient(), transient, "{status}");
         }
-        assert!(!classify_failure(Leg::JwtBearer, 400, br#"{"error":"invalid_grant"}"#, None).is_transient());
+        assert!(
+            !classify_failure(Leg::JwtBearer, 400, br#"{"error":"invalid_grant"}"#, None)
+                .is_transient()
+        );
     }
 
     #[test]
     fn leg1_success_requires_the_id_jag_token_type_but_any_token_type() {
         for tt in ["N_A", "Bearer"] {
-            let body = format!(r#"{{"issued_token_type":"{ID_JAG_TOKEN_TYPE}","access_token":"jag","token_type":"{tt}","expires_in":300}}"#);
+            let body = format!(
+                r#"{{"issued_token_type":"{ID_JAG_TOKEN_TYPE}","access_token":"jag","token_type":"{tt}","expires_in":300}}"#
+            );
             let issued = parse_success(Leg::TokenExchange, body.as_bytes()).unwrap();
-            assert_eq!((issued.token.as_str(), issued.expires_in), ("jag", Some(300)));
+            assert_eq!(
+                (issued.token.as_str(), issued.expires_in),
+                ("jag", Some(300))
+            );
         }
-        let missing_expiry = format!(r#"{{"issued_token_type":"{ID_JAG_TOKEN_TYPE}","access_token":"jag"}}"#);
-        assert_eq!(parse_success(Leg::TokenExchange, missing_expiry.as_bytes()).unwrap().expires_in, None);
+        let missing_expiry =
+            format!(r#"{{"issued_token_type":"{ID_JAG_TOKEN_TYPE}","access_token":"jag"}}"#);
+        assert_eq!(
+            parse_success(Leg::TokenExchange, missing_expiry.as_bytes())
+                .unwrap()
+                .expires_in,
+            None
+        );
         let wrong = r#"{"issued_token_type":"urn:ietf:params:oauth:token-type:access_token","access_token":"x"}"#;
-        assert_eq!(parse_success(Leg::TokenExchange, wrong.as_bytes()).unwrap_err().error_type(), "OktaProtocolError");
+        assert_eq!(
+            parse_success(Leg::TokenExchange, wrong.as_bytes())
+                .unwrap_err()
+                .error_type(),
+            "OktaProtocolError"
+        );
         assert!(parse_success(Leg::TokenExchange, br#"{"access_token":"x"}"#).is_err());
         assert!(parse_success(Leg::TokenExchange, b"<html>").is_err());
     }
 
     #[test]
     fn leg2_success_is_a_bearer_token_response() {
-        let ok = parse_success(Leg::JwtBearer, br#"{"token_type":"Bearer","expires_in":3600,"access_token":"at","scope":"xaa:read"}"#).unwrap();
-        assert_eq!((ok.token.as_str(), ok.expires_in, ok.scope.as_deref()), ("at", Some(3600), Some("xaa:read")));
-        assert!(parse_success(Leg::JwtBearer, br#"{"token_type":"DPoP","access_token":"at"}"#).is_err());
-        assert!(parse_success(Leg::JwtBearer, br#"{"token_type":"Bearer","access_token":""}"#).is_err());
-        assert!(parse_success(Leg::JwtBearer, br#"{"token_type":"Bearer","access_token":"a","expires_in":-5}"#).is_err());
+        let ok = parse_success(
+            Leg::JwtBearer,
+            br#"{"token_type":"Bearer","expires_in":3600,"access_token":"at","scope":"xaa:read"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.token.as_str(), ok.expires_in, ok.scope.as_deref()),
+            ("at", Some(3600), Some("xaa:read"))
+        );
+        assert!(parse_success(
+            Leg::JwtBearer,
+            br#"{"token_type":"DPoP","access_token":"at"}"#
+        )
+        .is_err());
+        assert!(parse_success(
+            Leg::JwtBearer,
+            br#"{"token_type":"Bearer","access_token":""}"#
+        )
+        .is_err());
+        assert!(parse_success(
+            Leg::JwtBearer,
+            br#"{"token_type":"Bearer","access_token":"a","expires_in":-5}"#
+        )
+        .is_err());
     }
 
     #[test]
