@@ -374,17 +374,25 @@ impl Bridge {
 
     /// Our own deadline: the Lambda's minus a margin, so we answer `Timeout` in time.
     fn deadline(&self, lambda_deadline_ms: u64) -> Option<Instant> {
-        if lambda_deadline_ms == 0 {
-            return None;
-        }
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        let left = Duration::from_millis(lambda_deadline_ms.saturating_sub(now_ms))
-            .saturating_sub(self.cfg.deadline_margin);
-        Some(Instant::now() + left)
+        time_left(lambda_deadline_ms, now_ms, self.cfg.deadline_margin)
+            .map(|left| Instant::now() + left)
     }
+}
+
+/// Deadlines before 2020-01-01 are not wall-clock times: some local runtimes send a
+/// duration instead (`cargo lambda watch` sends `600000`). Those mean "unknown", not "late".
+const EARLIEST_PLAUSIBLE_DEADLINE_MS: u64 = 1_577_836_800_000;
+
+/// The time this invocation may still spend, or `None` when the runtime gave no usable deadline.
+fn time_left(lambda_deadline_ms: u64, now_ms: u64, margin: Duration) -> Option<Duration> {
+    if lambda_deadline_ms < EARLIEST_PLAUSIBLE_DEADLINE_MS {
+        return None;
+    }
+    Some(Duration::from_millis(lambda_deadline_ms.saturating_sub(now_ms)).saturating_sub(margin))
 }
 
 /// Unknown expiry means "do not cache": expiring now keeps it out of the cache.
@@ -512,6 +520,33 @@ mod tests {
         // Prompt length counts characters, not bytes.
         assert!(
             Request::from_event(json!({"prompt": "é".repeat(100), "id_token": token}), 100).is_ok()
+        );
+    }
+
+    #[test]
+    fn deadlines_are_wall_clock_times_and_anything_else_is_unknown() {
+        let now = 1_800_000_000_000;
+        let margin = Duration::from_millis(500);
+        assert_eq!(
+            time_left(now + 3_000, now, margin),
+            Some(Duration::from_millis(2_500))
+        );
+        assert_eq!(
+            time_left(now + 100, now, margin),
+            Some(Duration::ZERO),
+            "inside the margin: no time left"
+        );
+        assert_eq!(
+            time_left(now - 5_000, now, margin),
+            Some(Duration::ZERO),
+            "already past"
+        );
+        // No deadline at all, or a duration where a timestamp belongs (cargo lambda watch).
+        assert_eq!(time_left(0, now, margin), None);
+        assert_eq!(time_left(600_000, now, margin), None);
+        assert_eq!(
+            time_left(EARLIEST_PLAUSIBLE_DEADLINE_MS - 1, now, margin),
+            None
         );
     }
 
