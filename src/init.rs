@@ -41,6 +41,16 @@ impl Bridge {
             )
             .build();
         let bedrock = aws_sdk_bedrockagentruntime::Client::from_conf(bedrock_config);
+        Self::from_clients(config, secrets, bedrock)
+    }
+
+    /// Build the bridge around AWS clients made elsewhere (the integration tests point
+    /// them at moto and devstack); the Okta transport is built here from the config.
+    pub fn from_clients(
+        config: Config,
+        secrets: aws_sdk_secretsmanager::Client,
+        bedrock: aws_sdk_bedrockagentruntime::Client,
+    ) -> Result<Self, Error> {
         let host = reqwest::Url::parse(&config.okta.base_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_string))

@@ -20,7 +20,10 @@ use zeroize::Zeroizing;
 pub fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
     let mut message = Message::new(payload.to_vec());
     for (name, value) in headers {
-        message = message.add_header(Header::new(name.to_string(), HeaderValue::String(value.to_string().into())));
+        message = message.add_header(Header::new(
+            name.to_string(),
+            HeaderValue::String(value.to_string().into()),
+        ));
     }
     let mut out = Vec::new();
     write_message_to(&message, &mut out).expect("frame");
@@ -30,21 +33,33 @@ pub fn frame(headers: &[(&str, &str)], payload: &[u8]) -> Vec<u8> {
 pub fn chunk(text: &[u8]) -> Vec<u8> {
     let payload = serde_json::json!({"bytes": STANDARD.encode(text)}).to_string();
     frame(
-        &[(":message-type", "event"), (":event-type", "chunk"), (":content-type", "application/json")],
+        &[
+            (":message-type", "event"),
+            (":event-type", "chunk"),
+            (":content-type", "application/json"),
+        ],
         payload.as_bytes(),
     )
 }
 
 pub fn event(event_type: &str, payload: &str) -> Vec<u8> {
     frame(
-        &[(":message-type", "event"), (":event-type", event_type), (":content-type", "application/json")],
+        &[
+            (":message-type", "event"),
+            (":event-type", event_type),
+            (":content-type", "application/json"),
+        ],
         payload.as_bytes(),
     )
 }
 
 pub fn exception(exception_type: &str) -> Vec<u8> {
     frame(
-        &[(":message-type", "exception"), (":exception-type", exception_type), (":content-type", "application/json")],
+        &[
+            (":message-type", "exception"),
+            (":exception-type", exception_type),
+            (":content-type", "application/json"),
+        ],
         br#"{"message":"injected by the test"}"#,
     )
 }
@@ -53,9 +68,15 @@ pub fn exception(exception_type: &str) -> Vec<u8> {
 pub fn stream_response(frames: &[Vec<u8>]) -> HttpResponse {
     let body: Vec<u8> = frames.concat();
     let mut response = HttpResponse::new(StatusCode::try_from(200).unwrap(), SdkBody::from(body));
-    response.headers_mut().insert("content-type", "application/vnd.amazon.eventstream");
-    response.headers_mut().insert("x-amzn-bedrock-agent-content-type", "application/json");
-    response.headers_mut().insert("x-amz-bedrock-agent-session-id", "session-1");
+    response
+        .headers_mut()
+        .insert("content-type", "application/vnd.amazon.eventstream");
+    response
+        .headers_mut()
+        .insert("x-amzn-bedrock-agent-content-type", "application/json");
+    response
+        .headers_mut()
+        .insert("x-amz-bedrock-agent-session-id", "session-1");
     response
 }
 
@@ -65,8 +86,12 @@ pub fn error_response(status: u16, error_type: &str) -> HttpResponse {
         StatusCode::try_from(status).unwrap(),
         SdkBody::from(format!(r#"{{"message":"injected {error_type}"}}"#)),
     );
-    response.headers_mut().insert("content-type", "application/json");
-    response.headers_mut().insert("x-amzn-errortype", error_type.to_string());
+    response
+        .headers_mut()
+        .insert("content-type", "application/json");
+    response
+        .headers_mut()
+        .insert("x-amzn-errortype", error_type.to_string());
     response
 }
 
@@ -79,14 +104,20 @@ pub struct Sent {
 
 impl Sent {
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 }
+
+/// One scripted token endpoint answer: (status, body, Retry-After seconds) or a transport failure.
+pub type Answer = Result<(u16, String, Option<u64>), TransportError>;
 
 /// A token endpoint that records every request and answers from a script.
 pub struct FakeOkta {
     pub sent: Mutex<Vec<Sent>>,
-    answers: Mutex<Vec<Result<(u16, String, Option<u64>), TransportError>>>,
+    answers: Mutex<Vec<Answer>>,
     /// The org JWKS served to GET, and how many GETs were made.
     pub jwks: Mutex<String>,
     pub gets: std::sync::atomic::AtomicUsize,
@@ -94,7 +125,7 @@ pub struct FakeOkta {
 
 impl FakeOkta {
     /// Answers are consumed in order; when they run out, the last one repeats.
-    pub fn new(answers: Vec<Result<(u16, String, Option<u64>), TransportError>>) -> Arc<Self> {
+    pub fn new(answers: Vec<Answer>) -> Arc<Self> {
         Arc::new(Self {
             sent: Mutex::new(Vec::new()),
             answers: Mutex::new(answers),
@@ -109,11 +140,25 @@ impl FakeOkta {
 }
 
 impl TokenTransport for FakeOkta {
-    fn post_form<'a>(&'a self, url: &'a str, body: Zeroizing<String>, _timeout: Duration) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
-        let form = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
-        self.sent.lock().unwrap().push(Sent { url: url.to_string(), form });
+    fn post_form<'a>(
+        &'a self,
+        url: &'a str,
+        body: Zeroizing<String>,
+        _timeout: Duration,
+    ) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
+        let form = form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+        self.sent.lock().unwrap().push(Sent {
+            url: url.to_string(),
+            form,
+        });
         let mut answers = self.answers.lock().unwrap();
-        let answer = if answers.len() > 1 { answers.remove(0) } else { answers[0].clone() };
+        let answer = if answers.len() > 1 {
+            answers.remove(0)
+        } else {
+            answers[0].clone()
+        };
         Box::pin(async move {
             answer.map(|(status, body, retry_after)| HttpReply {
                 status,
@@ -123,7 +168,11 @@ impl TokenTransport for FakeOkta {
         })
     }
 
-    fn get<'a>(&'a self, _url: &'a str, _timeout: Duration) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
+    fn get<'a>(
+        &'a self,
+        _url: &'a str,
+        _timeout: Duration,
+    ) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
         self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let body = self.jwks.lock().unwrap().clone();
         Box::pin(async move {
@@ -146,7 +195,8 @@ pub fn unsigned_jwt(claims: serde_json::Value) -> String {
 }
 
 pub fn rfc7520_jwk() -> serde_json::Value {
-    let v: serde_json::Value = serde_json::from_str(include_str!("../fixtures/rfc7520-4.1.json")).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/rfc7520-4.1.json")).unwrap();
     v["jwk"].clone()
 }
 
@@ -173,11 +223,19 @@ impl StaticKeys {
 }
 
 impl xaa_bridge::secret::KeySource for StaticKeys {
-    fn fetch(&self) -> BoxFuture<'_, Result<xaa_bridge::sensitive::SecretBytes, xaa_bridge::secret::KeyError>> {
-        self.fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    fn fetch(
+        &self,
+    ) -> BoxFuture<'_, Result<xaa_bridge::sensitive::SecretBytes, xaa_bridge::secret::KeyError>>
+    {
+        self.fetches
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut secrets = self.secrets.lock().unwrap();
-        let next = if secrets.len() > 1 { secrets.remove(0) } else { secrets[0].clone() };
-        Box::pin(async move { next.map(|s| xaa_bridge::sensitive::SecretBytes::from(s)) })
+        let next = if secrets.len() > 1 {
+            secrets.remove(0)
+        } else {
+            secrets[0].clone()
+        };
+        Box::pin(async move { next.map(xaa_bridge::sensitive::SecretBytes::from) })
     }
 }
 
@@ -204,7 +262,12 @@ impl EchoAgent {
     }
 
     pub fn tokens(&self) -> Vec<String> {
-        self.calls.lock().unwrap().iter().map(|(_, t)| t.clone()).collect()
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, t)| t.clone())
+            .collect()
     }
 }
 
@@ -212,11 +275,12 @@ impl xaa_bridge::bedrock::AgentInvoker for EchoAgent {
     fn invoke<'a>(
         &'a self,
         request: xaa_bridge::bedrock::AgentRequest<'a>,
-    ) -> BoxFuture<'a, Result<xaa_bridge::bedrock::AgentAnswer, xaa_bridge::bedrock::AgentError>> {
-        self.calls
-            .lock()
-            .unwrap()
-            .push((request.session_id.to_string(), request.access_token.expose().to_string()));
+    ) -> BoxFuture<'a, Result<xaa_bridge::bedrock::AgentAnswer, xaa_bridge::bedrock::AgentError>>
+    {
+        self.calls.lock().unwrap().push((
+            request.session_id.to_string(),
+            request.access_token.expose().to_string(),
+        ));
         let delay = self.delay;
         Box::pin(async move {
             if let Some(d) = delay {
@@ -252,7 +316,10 @@ pub fn test_config_with(extra: &[(&'static str, &'static str)]) -> xaa_bridge::c
     xaa_bridge::config::Config::from_lookup(|k| env.get(k).map(|v| v.to_string())).unwrap()
 }
 
-pub fn lambda_event(payload: serde_json::Value, deadline_ms: u64) -> lambda_runtime::LambdaEvent<serde_json::Value> {
+pub fn lambda_event(
+    payload: serde_json::Value,
+    deadline_ms: u64,
+) -> lambda_runtime::LambdaEvent<serde_json::Value> {
     let mut context = lambda_runtime::Context::default();
     context.request_id = "req-1".into();
     context.deadline = deadline_ms;
@@ -276,7 +343,8 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        let bin = std::env::var("MOTO_SERVER_BIN").unwrap_or_else(|_| format!("{}/.venv/bin/moto_server", env!("CARGO_MANIFEST_DIR")));
+        let bin = std::env::var("MOTO_SERVER_BIN")
+            .unwrap_or_else(|_| format!("{}/.venv/bin/moto_server", env!("CARGO_MANIFEST_DIR")));
         assert!(
             std::path::Path::new(&bin).exists(),
             "moto_server not found at {bin}: run `make setup` (or set MOTO_SERVER_BIN)"
@@ -291,7 +359,10 @@ impl Moto {
         let endpoint = format!("http://127.0.0.1:{port}");
         let started = std::time::Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(30), "moto_server did not start within 30 s");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto_server did not start within 30 s"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Moto { child, endpoint }
@@ -302,7 +373,9 @@ impl Moto {
             .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
             .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
             .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new("testing", "testing", None, None, "test"))
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
             .build();
         aws_sdk_secretsmanager::Client::from_conf(config)
     }
@@ -328,5 +401,45 @@ impl Drop for Moto {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `events/`: the sample events for `make invoke`, which double as test fixtures.
+pub fn events_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
+}
+
+/// One file of `events/`, parsed as JSON.
+pub fn read_event(name: &str) -> serde_json::Value {
+    let path = events_dir().join(name);
+    let text =
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))
+}
+
+/// Every file of `events/` that must be refused as `InvalidRequest`, with the part of
+/// the message that tells the caller what to fix. tests/events.rs fails when a file of
+/// `events/` is in neither this table nor its table of valid events.
+pub fn bad_events() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("missing-prompt.json", "field `prompt` is missing"),
+        ("empty-id-token.json", "field `id_token` is empty"),
+        ("wrong-type.json", "field `prompt` must be a string"),
+        (
+            "bad-session-id.json",
+            "field `session_id` must be 2 to 100 characters",
+        ),
+        (
+            "not-object.json",
+            "the event must be a JSON object with `prompt`, `id_token`",
+        ),
+        (
+            "oversized-prompt.json",
+            "field `prompt` has 25001 characters; the limit is 25000",
+        ),
+    ]
 }
