@@ -1,0 +1,519 @@
+//! Local stand-ins for the services xaa-bridge talks to, serving plain HTTP on loopback:
+//!
+//! * **Okta** (one port): the org authorization server (OIDC sign-in with PKCE, and leg 1 of
+//!   Cross App Access: RFC 8693 token exchange for an ID-JAG) and one custom authorization
+//!   server (leg 2: RFC 7523 JWT bearer grant for an access token). Both are strict like
+//!   Okta: exact client assertion audience, single-use `jti`, registered `kid`, no system
+//!   scopes, and Okta's error codes and descriptions (see [`okta`] and [`token`]).
+//! * **Bedrock agent runtime** (another port): `InvokeAgent`, answering with real
+//!   event-stream frames the AWS SDK decodes, and checking that the session attribute
+//!   `oktaAccessToken` is an access token of the custom authorization server (see [`bedrock`]).
+//!
+//! Keys are fresh RSA 2048 keys per [`Devstack::start`]; the AI agent's private JWK is
+//! handed out through [`Devstack::settings`]. Operator mistakes and transient faults are
+//! switched on at run time through `&self` methods, so one running stack serves a whole
+//! test. Nothing here is linked into the Lambda.
+//!
+//! Layout: `lib.rs` (API and shared state), `keys.rs` (RSA keys, JWKs), `server.rs`
+//! (HTTP plumbing), `okta.rs` (discovery, JWKS, sign-in), `token.rs` (token endpoints and
+//! client authentication), `bedrock.rs` (InvokeAgent and event-stream frames),
+//! `runtime_api.rs` (a Lambda Runtime API emulator to drive the real binary).
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub mod bedrock;
+mod keys;
+pub mod okta;
+pub mod runtime_api;
+mod server;
+pub mod token;
+
+use keys::RsaKey;
+
+/// `aud` of the access tokens the custom authorization server issues.
+pub const ACCESS_TOKEN_AUDIENCE: &str = "api://xaa-bridge-devstack";
+/// The redirect URI handed out in [`Settings`] (any `localhost`/`127.0.0.1` port is accepted).
+pub const DEFAULT_REDIRECT_URI: &str = "http://localhost:8765/callback";
+
+/// What to start. `Default` gives the values documented on each field.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Port of the Okta stand-in on 127.0.0.1; 0 picks a free one.
+    pub okta_port: u16,
+    /// Port of the Bedrock agent runtime stand-in on 127.0.0.1; 0 picks a free one.
+    pub bedrock_port: u16,
+    /// Id of the custom authorization server (`ausdevstack1`).
+    pub custom_as_id: String,
+    /// Client id of the AI agent (workload principal) (`wlpdevstackagent`).
+    pub agent_client_id: String,
+    /// Key id of the AI agent's key pair (`devstack-agent-key`).
+    pub agent_key_id: String,
+    /// Client id of the OIDC web app users sign in to (`0oadevstackweb`).
+    pub oidc_client_id: String,
+    /// Its client secret (a fixed development value by default).
+    pub oidc_client_secret: String,
+    /// Custom scopes the custom authorization server knows (`["xaa:read"]`).
+    pub scopes: Vec<String>,
+    /// The one Bedrock agent that exists (`DEVAGENT01`).
+    pub bedrock_agent_id: String,
+    /// Its one alias (`DEVALIAS01`).
+    pub bedrock_agent_alias_id: String,
+    /// Users who can sign in; the first is the default. Defaults: alice and bob.
+    pub users: Vec<User>,
+    /// Log one line per request to stderr (method, path, status, grant, error code;
+    /// never tokens, codes, keys or emails). Off by default; the binary turns it on.
+    pub log_requests: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            okta_port: 0,
+            bedrock_port: 0,
+            custom_as_id: "ausdevstack1".into(),
+            agent_client_id: "wlpdevstackagent".into(),
+            agent_key_id: "devstack-agent-key".into(),
+            oidc_client_id: "0oadevstackweb".into(),
+            oidc_client_secret: "devstack-oidc-secret-not-for-production".into(),
+            scopes: vec!["xaa:read".into()],
+            bedrock_agent_id: "DEVAGENT01".into(),
+            bedrock_agent_alias_id: "DEVALIAS01".into(),
+            users: vec![
+                User::new("00ualice0001", "alice@example.com", "Alice Example"),
+                User::new("00ubob000002", "bob@example.com", "Bob Example"),
+            ],
+            log_requests: false,
+        }
+    }
+}
+
+/// A user of the org.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Okta-style user id (`00u...`): the `uid`/`sub` of tokens, and what logs show.
+    pub id: String,
+    /// Sign-in name (an email address).
+    pub login: String,
+    pub name: String,
+}
+
+impl User {
+    pub fn new(id: &str, login: &str, name: &str) -> User {
+        User {
+            id: id.into(),
+            login: login.into(),
+            name: name.into(),
+        }
+    }
+}
+
+/// How [`Devstack::mint_id_token`] shapes the ID token.
+#[derive(Debug, Clone)]
+pub struct IdTokenOptions {
+    /// `aud`; `None` = the OIDC app's client id.
+    pub audience: Option<String>,
+    /// `exp - iat`; negative = already expired. Default 3600.
+    pub lifetime_secs: i64,
+    /// Added to now for `iat` (and so for `exp`). Default 0.
+    pub issued_at_offset_secs: i64,
+    pub nonce: Option<String>,
+}
+
+impl Default for IdTokenOptions {
+    fn default() -> Self {
+        IdTokenOptions {
+            audience: None,
+            lifetime_secs: 3600,
+            issued_at_offset_secs: 0,
+            nonce: None,
+        }
+    }
+}
+
+/// Transient faults of the Okta token endpoints. They apply to leg 1 and leg 2 requests
+/// only (token exchange and JWT bearer), never to sign-in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum OktaFault {
+    #[default]
+    None,
+    /// Answer the next `times` leg 1/leg 2 requests with this HTTP status (429 gets
+    /// Okta's rate-limit body, 5xx an OAuth `server_error`/`temporarily_unavailable`),
+    /// with `Retry-After` when given. Back to `None` afterwards.
+    Status {
+        status: u16,
+        times: u32,
+        retry_after_secs: Option<u64>,
+    },
+    /// Delay every leg 1/leg 2 answer by this much (until changed).
+    Slow(Duration),
+}
+
+/// Faults of the Bedrock stand-in, applied to `InvokeAgent` calls that passed validation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum BedrockFault {
+    #[default]
+    None,
+    /// HTTP 429 `ThrottlingException` (JSON body, `x-amzn-errortype`) for the next `times` calls.
+    ThrottleBeforeStream { times: u32 },
+    /// HTTP 200, `after_chunks` chunk events, then an exception frame of
+    /// `exception_type` (an event-stream shape name such as `throttlingException`),
+    /// for the next `times` calls. (`after_chunks` was added to the planned shape.)
+    ExceptionMidStream {
+        exception_type: String,
+        times: u32,
+        after_chunks: u32,
+    },
+    /// Every call answers 404 `ResourceNotFoundException`, as if the agent was deleted.
+    UnknownAgent,
+    /// Delay every answer by this much (until changed).
+    Slow(Duration),
+}
+
+/// Request counters since start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// `GET /oauth2/v1/authorize` requests.
+    pub authorize: u64,
+    /// `authorization_code` grants at the org token endpoint.
+    pub code_grants: u64,
+    /// Token exchange (leg 1) attempts, faulted ones included.
+    pub leg1: u64,
+    /// JWT bearer (leg 2) attempts, faulted ones included.
+    pub leg2: u64,
+    /// Requests to the InvokeAgent path.
+    pub invoke_agent: u64,
+    /// JWKS fetches (org and custom authorization server).
+    pub jwks_fetches: u64,
+    /// The last InvokeAgent call whose body parsed.
+    pub last_invoke: Option<LastInvoke>,
+}
+
+/// What the last InvokeAgent call carried (names only, never values of attributes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LastInvoke {
+    pub session_id: String,
+    pub input_text: String,
+    pub session_attribute_names: Vec<String>,
+    pub prompt_session_attribute_names: Vec<String>,
+}
+
+/// Everything a client (the Lambda, get-id-token, `make demo`) needs to reach the stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Settings {
+    pub okta_base_url: String,
+    pub okta_custom_as_id: String,
+    /// Space-separated scopes for leg 1.
+    pub okta_scope: String,
+    pub agent_client_id: String,
+    pub agent_key_id: String,
+    pub agent_private_jwk: Value,
+    pub oidc_client_id: String,
+    pub oidc_client_secret: String,
+    pub oidc_redirect_uri: String,
+    pub bedrock_endpoint_url: String,
+    pub bedrock_agent_id: String,
+    pub bedrock_agent_alias_id: String,
+    pub aws_region: String,
+    pub users: Vec<User>,
+}
+
+/// An authorization code waiting to be redeemed.
+pub(crate) struct CodeGrant {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub nonce: Option<String>,
+    pub code_challenge: String,
+    pub scope: String,
+    pub expires_at: i64,
+}
+
+pub(crate) struct Mutable {
+    pub agent_jwks: Vec<Value>,
+    pub policy_allows_jwt_bearer: bool,
+    pub okta_fault: OktaFault,
+    pub bedrock_fault: BedrockFault,
+    pub codes: HashMap<String, CodeGrant>,
+    /// Client assertion `jti`s seen, with their `exp`, to refuse replays.
+    pub used_jtis: HashMap<String, i64>,
+    pub stats: Stats,
+}
+
+pub(crate) struct State {
+    pub cfg: Config,
+    pub okta_base: String,
+    pub custom_issuer: String,
+    pub org_key: RsaKey,
+    pub custom_key: RsaKey,
+    pub agent_key: RsaKey,
+    inner: Mutex<Mutable>,
+}
+
+impl State {
+    /// Never held across an await.
+    pub fn lock(&self) -> MutexGuard<'_, Mutable> {
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A user by login (case-insensitive) or id.
+    pub fn user(&self, login_or_id: &str) -> Option<&User> {
+        self.cfg
+            .users
+            .iter()
+            .find(|u| u.login.eq_ignore_ascii_case(login_or_id) || u.id == login_or_id)
+    }
+}
+
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Running stand-ins. Dropping it stops the servers; [`Devstack::shutdown`] waits for them.
+pub struct Devstack {
+    state: Arc<State>,
+    okta_addr: SocketAddr,
+    bedrock_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+fn invalid(what: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("devstack config: {what}"),
+    )
+}
+
+fn validate(cfg: &Config) -> io::Result<()> {
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    };
+    if !plain(&cfg.custom_as_id) || !plain(&cfg.agent_client_id) || !plain(&cfg.oidc_client_id) {
+        return Err(invalid(
+            "custom_as_id, agent_client_id and oidc_client_id must be non-empty [A-Za-z0-9_-]",
+        ));
+    }
+    let agent_id_ok =
+        |s: &str| (1..=10).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric());
+    if !agent_id_ok(&cfg.bedrock_agent_id) || !agent_id_ok(&cfg.bedrock_agent_alias_id) {
+        return Err(invalid(
+            "bedrock agent and alias ids must be 1 to 10 alphanumerics",
+        ));
+    }
+    if cfg.users.is_empty() || cfg.scopes.is_empty() || cfg.agent_key_id.is_empty() {
+        return Err(invalid("users, scopes and agent_key_id must not be empty"));
+    }
+    Ok(())
+}
+
+impl Devstack {
+    /// Bind both ports on 127.0.0.1, generate keys and start serving on the current
+    /// tokio runtime.
+    pub async fn start(cfg: Config) -> io::Result<Devstack> {
+        validate(&cfg)?;
+        let okta_listener = TcpListener::bind(("127.0.0.1", cfg.okta_port)).await?;
+        let bedrock_listener = TcpListener::bind(("127.0.0.1", cfg.bedrock_port)).await?;
+        let okta_addr = okta_listener.local_addr()?;
+        let bedrock_addr = bedrock_listener.local_addr()?;
+        let okta_base = format!("http://{okta_addr}");
+        let suffix = keys::random_suffix();
+        // Key generation is the slow part of a start: do the three in parallel.
+        let generate = |kid: String| tokio::task::spawn_blocking(move || RsaKey::generate(&kid));
+        let (org_key, custom_key, agent_key) = tokio::join!(
+            generate(format!("devstack-org-{suffix}")),
+            generate(format!("devstack-as-{suffix}")),
+            generate(cfg.agent_key_id.clone()),
+        );
+        let join =
+            |r: Result<io::Result<RsaKey>, tokio::task::JoinError>| r.map_err(io::Error::other)?;
+        let (org_key, custom_key, agent_key) =
+            (join(org_key)?, join(custom_key)?, join(agent_key)?);
+        let log = cfg.log_requests;
+        let state = Arc::new(State {
+            custom_issuer: format!("{okta_base}/oauth2/{}", cfg.custom_as_id),
+            okta_base,
+            inner: Mutex::new(Mutable {
+                agent_jwks: vec![agent_key.public_jwk.clone()],
+                policy_allows_jwt_bearer: true,
+                okta_fault: OktaFault::None,
+                bedrock_fault: BedrockFault::None,
+                codes: HashMap::new(),
+                used_jtis: HashMap::new(),
+                stats: Stats::default(),
+            }),
+            cfg,
+            org_key,
+            custom_key,
+            agent_key,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let okta = server::Service {
+            name: "okta",
+            handler: {
+                let state = state.clone();
+                Arc::new(move |req| Box::pin(okta::handle(state.clone(), req)))
+            },
+            too_large: okta::too_large,
+            log,
+        };
+        let bedrock = server::Service {
+            name: "bedrock",
+            handler: {
+                let state = state.clone();
+                Arc::new(move |req| Box::pin(bedrock::handle(state.clone(), req)))
+            },
+            too_large: bedrock::too_large,
+            log,
+        };
+        let tasks = vec![
+            tokio::spawn(server::serve(
+                okta_listener,
+                Arc::new(okta),
+                stopped.clone(),
+            )),
+            tokio::spawn(server::serve(bedrock_listener, Arc::new(bedrock), stopped)),
+        ];
+        Ok(Devstack {
+            state,
+            okta_addr,
+            bedrock_addr,
+            stop,
+            tasks,
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, also the org authorization server's issuer.
+    pub fn okta_base_url(&self) -> String {
+        self.state.okta_base.clone()
+    }
+
+    /// `{okta_base_url}/oauth2/{custom_as_id}`: the custom authorization server's issuer
+    /// and the `audience` of leg 1.
+    pub fn custom_as_issuer(&self) -> String {
+        self.state.custom_issuer.clone()
+    }
+
+    /// `http://127.0.0.1:PORT` of the Bedrock agent runtime stand-in.
+    pub fn bedrock_endpoint_url(&self) -> String {
+        format!("http://{}", self.bedrock_addr)
+    }
+
+    pub fn okta_addr(&self) -> SocketAddr {
+        self.okta_addr
+    }
+
+    pub fn bedrock_addr(&self) -> SocketAddr {
+        self.bedrock_addr
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.state.cfg
+    }
+
+    pub fn settings(&self) -> Settings {
+        let cfg = &self.state.cfg;
+        Settings {
+            okta_base_url: self.okta_base_url(),
+            okta_custom_as_id: cfg.custom_as_id.clone(),
+            okta_scope: cfg.scopes.join(" "),
+            agent_client_id: cfg.agent_client_id.clone(),
+            agent_key_id: cfg.agent_key_id.clone(),
+            agent_private_jwk: self.agent_private_jwk(),
+            oidc_client_id: cfg.oidc_client_id.clone(),
+            oidc_client_secret: cfg.oidc_client_secret.clone(),
+            oidc_redirect_uri: DEFAULT_REDIRECT_URI.into(),
+            bedrock_endpoint_url: self.bedrock_endpoint_url(),
+            bedrock_agent_id: cfg.bedrock_agent_id.clone(),
+            bedrock_agent_alias_id: cfg.bedrock_agent_alias_id.clone(),
+            aws_region: "us-east-1".into(),
+            users: cfg.users.clone(),
+        }
+    }
+
+    /// The AI agent's private RSA JWK (kty, kid, alg RS256, use, n, e, d, p, q, dp, dq, qi).
+    pub fn agent_private_jwk(&self) -> Value {
+        self.state.agent_key.private_jwk.clone()
+    }
+
+    /// The public JWKS of the org authorization server (as served at `/oauth2/v1/keys`).
+    pub fn org_jwks(&self) -> Value {
+        self.state.org_key.jwks()
+    }
+
+    /// The public JWKS of the custom authorization server.
+    pub fn custom_as_jwks(&self) -> Value {
+        self.state.custom_key.jwks()
+    }
+
+    /// An ID token for `user_login` (login or user id) signed by the org key, exactly as
+    /// the code grant issues it. Panics on an unknown user: this is a test helper.
+    pub fn mint_id_token(&self, user_login: &str, opts: IdTokenOptions) -> String {
+        let user = self
+            .state
+            .user(user_login)
+            .unwrap_or_else(|| panic!("devstack: no user {user_login:?} in the config"));
+        okta::id_token(&self.state, user, &opts)
+    }
+
+    /// Replace the AI agent's registered public keys; empty = "JWKSet not configured".
+    pub fn set_agent_public_jwks(&self, keys: Vec<Value>) {
+        self.state.lock().agent_jwks = keys;
+    }
+
+    /// Register one more public key on the AI agent (an RSA or EC P-256 public JWK with a `kid`).
+    pub fn register_agent_public_jwk(&self, jwk: Value) {
+        self.state.lock().agent_jwks.push(jwk);
+    }
+
+    /// `false` = the custom authorization server's policy rule lacks the JWT Bearer
+    /// grant: leg 2 answers 400 `access_denied` "no_matching_policy".
+    pub fn set_policy_allows_jwt_bearer(&self, allowed: bool) {
+        self.state.lock().policy_allows_jwt_bearer = allowed;
+    }
+
+    pub fn set_okta_fault(&self, fault: OktaFault) {
+        self.state.lock().okta_fault = fault;
+    }
+
+    pub fn set_bedrock_fault(&self, fault: BedrockFault) {
+        self.state.lock().bedrock_fault = fault;
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.state.lock().stats.clone()
+    }
+
+    /// Stop accepting, close connections and wait for the servers to finish.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for task in std::mem::take(&mut self.tasks) {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Devstack {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
