@@ -1,0 +1,100 @@
+# xaa-bridge: build, test, deploy and demo.
+# Every target mirrors a CI step; `make ci` is what `.ci/run` runs.
+# Python tools (cargo-lambda, zig, moto, cfn-lint, sam) live in a project-local venv (.venv).
+
+# ---- settings (override on the command line: make invoke EVENT=events/with-session.json) ----
+PYTHON        ?= python3
+VENV          ?= .venv
+REQUIREMENTS  ?= requirements-dev.txt
+CARGO         ?= cargo
+TEMPLATE      ?= template.yaml
+LAMBDA_BIN    ?= xaa-bridge
+ARM64_TARGET  ?= aarch64-unknown-linux-gnu
+EVENT         ?= events/valid.json
+INVOKE_PORT   ?= 9000
+INVOKE_ADDR   ?= 127.0.0.1
+AWS_REGION_DEFAULT ?= us-east-1
+
+VENV_BIN      := $(abspath $(VENV))/bin
+# The stamp holds a copy of the requirements it was built from: setup is a no-op until they change.
+SETUP_STAMP   := $(VENV)/.setup-stamp
+# Tools from the venv come first; cargo-lambda finds zig there (python -m ziglang).
+TOOLS_ENV     := PATH="$(VENV_BIN):$$PATH" VIRTUAL_ENV="$(abspath $(VENV))"
+# Tests start moto themselves from this binary.
+TEST_ENV      := $(TOOLS_ENV) MOTO_SERVER_BIN="$(VENV_BIN)/moto_server"
+# sam/cfn-lint offline: a region, no real credentials, no telemetry.
+SAM_ENV       := $(TOOLS_ENV) AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-$(AWS_REGION_DEFAULT)}" \
+                 SAM_CLI_TELEMETRY=0 SAM_CLI_DISABLE_UPDATE_CHECK=1
+
+.DEFAULT_GOAL := help
+.PHONY: help setup fmt lint test build invoke validate deploy demo bench ci clean-venv
+
+help: ## List the targets
+	@echo "xaa-bridge make targets:"
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+	@echo "Variables: EVENT=$(EVENT) INVOKE_PORT=$(INVOKE_PORT) VENV=$(VENV) PYTHON=$(PYTHON)"
+
+setup: ## Create .venv and install the pinned tools (fast when already done)
+	@if [ -x "$(VENV_BIN)/python" ] && cmp -s "$(REQUIREMENTS)" "$(SETUP_STAMP)" \
+	    && "$(VENV_BIN)/python" -c "" 2>/dev/null; then \
+	  echo "setup: $(VENV) is up to date with $(REQUIREMENTS)"; \
+	else \
+	  set -e; \
+	  echo "setup: installing $(REQUIREMENTS) into $(VENV)"; \
+	  if ! { [ -x "$(VENV_BIN)/python" ] && "$(VENV_BIN)/python" -m pip --version >/dev/null 2>&1; }; then \
+	    rm -rf "$(VENV)"; \
+	    if ! $(PYTHON) -m venv "$(VENV)"; then \
+	      echo "setup: '$(PYTHON) -m venv' failed (no ensurepip?); using virtualenv from PyPI"; \
+	      rm -rf "$(VENV)" .venv-bootstrap; \
+	      $(PYTHON) -m pip install --quiet --target .venv-bootstrap virtualenv; \
+	      PYTHONPATH=.venv-bootstrap $(PYTHON) -m virtualenv --quiet "$(VENV)"; \
+	      rm -rf .venv-bootstrap; \
+	    fi; \
+	  fi; \
+	  rm -f "$(SETUP_STAMP)"; \
+	  PIP_DISABLE_PIP_VERSION_CHECK=1 "$(VENV_BIN)/python" -m pip install --quiet --require-virtualenv -r "$(REQUIREMENTS)"; \
+	  PIP_DISABLE_PIP_VERSION_CHECK=1 "$(VENV_BIN)/python" -m pip check; \
+	  cp "$(REQUIREMENTS)" "$(SETUP_STAMP)"; \
+	  echo "setup: done"; \
+	fi
+
+fmt: ## Check formatting (cargo fmt --all --check)
+	$(CARGO) fmt --all --check
+
+lint: ## Clippy on every target, warnings are errors
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test: setup ## Run the whole test suite (needs moto from .venv)
+	$(TEST_ENV) $(CARGO) test --workspace
+
+build: setup ## Release build for Lambda (arm64, via cargo-lambda + zig) -> target/lambda/xaa-bridge/bootstrap
+	@rustup target list --installed 2>/dev/null | grep -qx "$(ARM64_TARGET)" || rustup target add "$(ARM64_TARGET)"
+	$(TOOLS_ENV) cargo-lambda lambda build --release --arm64 --bin $(LAMBDA_BIN)
+
+invoke: setup ## Send EVENT (default events/valid.json) to a running `cargo lambda watch` on INVOKE_PORT
+	$(TOOLS_ENV) cargo-lambda lambda invoke $(LAMBDA_BIN) --invoke-address $(INVOKE_ADDR) --invoke-port $(INVOKE_PORT) --data-file $(EVENT)
+
+validate: setup ## sam validate --lint and cfn-lint on template.yaml (offline)
+	$(SAM_ENV) sam validate --lint --template-file $(TEMPLATE)
+	$(SAM_ENV) cfn-lint --non-zero-exit-code informational -- $(TEMPLATE)
+
+deploy: setup ## sam build && sam deploy --guided (needs AWS credentials)
+	$(SAM_ENV) sam build --beta-features --template-file $(TEMPLATE)
+	$(SAM_ENV) sam deploy --guided
+
+demo: ## The whole chain offline: devstack + moto + cargo lambda watch + invoke
+	bash scripts/demo.sh
+
+bench: ## Benchmarks (scripts/bench.sh)
+	@if [ -f scripts/bench.sh ]; then bash scripts/bench.sh; else echo "bench: scripts/bench.sh is not written yet"; fi
+
+ci: ## What CI runs: setup fmt lint test validate demo
+	$(MAKE) --no-print-directory setup
+	$(MAKE) --no-print-directory fmt
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test
+	$(MAKE) --no-print-directory validate
+	$(MAKE) --no-print-directory demo
+
+clean-venv: ## Remove .venv (the next setup reinstalls)
+	rm -rf "$(VENV)"
