@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# make demo: the whole chain, offline, on loopback.
+#
+#   devstack (Okta org AS + custom AS, Bedrock agent runtime)   moto (Secrets Manager)
+#        ^  sign-in (get-id-token --headless)                        ^ private JWK
+#        |  leg 1 token exchange, leg 2 JWT bearer, InvokeAgent      |
+#   cargo lambda watch (runs the real xaa-bridge binary) <-- cargo lambda invoke (event)
+#
+# Everything it starts is stopped by PID (process group) on exit, error or Ctrl-C.
+# Knobs (environment): DEMO_PROMPT, DEMO_USER, DEMO_TIMEOUT (seconds per readiness wait),
+# DEMO_KEEP=1 (keep .demo/run.* and its logs; they hold the demo's private key).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+MAKE="${MAKE:-make}"
+VENV_BIN="$ROOT/.venv/bin"
+PY="$VENV_BIN/python"
+DEMO_DIR="$ROOT/.demo"
+EVENT_FILE="$DEMO_DIR/event.json"
+PROMPT="${DEMO_PROMPT:-Who am I?}"
+WAIT="${DEMO_TIMEOUT:-60}"
+EXPECT="You are signed in as"
+SECRET_NAME="xaa-bridge/demo/agent-private-jwk"
+LOOPBACK=127.0.0.1
+
+# ---------- output helpers ----------
+if [[ -t 1 ]]; then B=$'\e[1m'; G=$'\e[32m'; R=$'\e[31m'; D=$'\e[2m'; N=$'\e[0m'; else B= G= R= D= N=; fi
+now_ms() { date +%s%3N; }
+T0=$(now_ms)
+STEP_T=$T0
+STEPS=()
+say() { printf '%s==>%s %s\n' "$B" "$N" "$*"; }
+die() { printf '%sdemo: %s%s\n' "$R" "$*" "$N" >&2; exit 1; }
+step_done() { # record "name  took"
+  local t; t=$(now_ms)
+  STEPS+=("$(printf '%-40s %6d ms' "$1" $((t - STEP_T)))")
+  STEP_T=$t
+}
+# Never show a token or key: JWTs, JWK private members and client secrets are masked.
+scrub() {
+  sed -E \
+    -e '/agent_private_jwk|"d" *:/c\  <settings JSON with key material: not shown>' \
+    -e 's/eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/<jwt>/g' \
+    -e 's/"(d|p|q|dp|dq|qi|k|client_secret|oidc_client_secret|access_token|id_token|assertion|client_assertion|subject_token)" *: *"[^"]*"/"\1":"<redacted>"/g' \
+    -e 's/((access_token|id_token|assertion|client_assertion|subject_token|client_secret|code|code_verifier)=)[^& ]+/\1<redacted>/g'
+}
+
+# ---------- process bookkeeping: only what we started, by PID ----------
+PIDS=()
+RUN_DIR=""
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  set +e
+  local pid
+  for pid in "${PIDS[@]}"; do
+    # Each service runs in its own process group (setsid), so its children go too.
+    kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null
+  done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  rm -f "$EVENT_FILE"
+  if [[ $rc -ne 0 && $rc -ne 130 && $rc -ne 143 && -n "$RUN_DIR" && -d "$RUN_DIR" ]]; then
+    for log in "$RUN_DIR"/*.log; do
+      [[ -s "$log" ]] || continue
+      printf '%s--- last lines of %s ---%s\n' "$D" "$(basename "$log")" "$N" >&2
+      tail -n 25 "$log" | scrub | cut -c1-400 >&2
+    done
+  fi
+  if [[ -n "$RUN_DIR" && -d "$RUN_DIR" ]]; then
+    if [[ "${DEMO_KEEP:-0}" == 1 ]]; then echo "demo: kept $RUN_DIR" >&2; else rm -rf "$RUN_DIR"; fi
+  fi
+  [[ $rc -ne 0 ]] && printf '%sdemo failed (exit %d)%s\n' "$R" "$rc" "$N" >&2
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME CMD... : run CMD in its own process group, output to $RUN_DIR/NAME.log
+start() {
+  local name=$1; shift
+  setsid "$@" >"$RUN_DIR/$name.log" 2>&1 </dev/null &
+  PIDS+=("$!")
+  LAST_PID=$!
+}
+alive_or_die() { kill -0 "$1" 2>/dev/null || die "$2 exited early (see its log below)"; }
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+wait_port() { # host port pid name
+  local deadline=$(( $(now_ms) + WAIT * 1000 ))
+  until port_open "$1" "$2"; do
+    alive_or_die "$3" "$4"
+    (( $(now_ms) < deadline )) || die "$4 did not open $1:$2 within ${WAIT}s"
+    sleep 0.1
+  done
+}
+wait_file() { # path pid name
+  local deadline=$(( $(now_ms) + WAIT * 1000 ))
+  until [[ -s "$1" ]]; do
+    alive_or_die "$2" "$3"
+    (( $(now_ms) < deadline )) || die "$3 did not write $1 within ${WAIT}s"
+    sleep 0.1
+  done
+}
+# The function's own log lines from `cargo lambda watch` output: what follows
+# "Running `...xaa-bridge`", without cargo-lambda's own INFO chatter; long lines cut.
+lambda_lines() {
+  awk '/Running `.*xaa-bridge`/ {on=1; next} on' "$1" \
+    | grep -vE 'action constructed|outcome resolved|terminating lambda|run\{config=|spawning|process group|concurrency-tokio|^\s*$' \
+    | sed -E 's/Lambda runtime invoke\{[^}]*\}:invocation\{[^}]*\}: //'
+}
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+setting() { "$PY" "$ROOT/scripts/settings-get.py" "$SETTINGS" "$@"; }
+
+# ---------- 1. tools ----------
+say "setup: project venv with cargo-lambda, zig, moto (make setup)"
+"$MAKE" --no-print-directory -s setup
+export PATH="$VENV_BIN:$PATH"
+command -v cargo-lambda >/dev/null || die "cargo-lambda is missing from $VENV_BIN"
+step_done "setup (make setup)"
+
+mkdir -p "$DEMO_DIR"
+chmod 700 "$DEMO_DIR"
+RUN_DIR="$(mktemp -d "$DEMO_DIR/run.XXXXXX")"
+SETTINGS="$RUN_DIR/settings.json"
+
+# ---------- 2. build ----------
+# Built per package so that `cargo lambda watch` (which builds the xaa-bridge package
+# alone) finds its artifacts ready instead of recompiling with other unified features.
+say "build: xaa-bridge, get-id-token, devstack (dev profile)"
+cargo build --quiet -p xaa-bridge --bins
+cargo build --quiet -p devstack --bins
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+BIN="$TARGET_DIR/debug"
+for b in devstack get-id-token xaa-bridge; do [[ -x "$BIN/$b" ]] || die "missing binary $BIN/$b"; done
+step_done "build (cargo build)"
+
+# ---------- 3. devstack ----------
+say "devstack: Okta + Bedrock stand-ins on loopback"
+start devstack env RUST_LOG="${DEVSTACK_LOG:-info}" "$BIN/devstack" --settings-file "$SETTINGS"
+DEVSTACK_PID=$LAST_PID
+wait_file "$SETTINGS" "$DEVSTACK_PID" devstack
+chmod 600 "$SETTINGS"
+OKTA_BASE_URL="$(setting okta_base_url)"
+BEDROCK_URL="$(setting bedrock_endpoint_url)"
+REGION="$(setting aws_region)"
+wait_port "$LOOPBACK" "$(setting okta_base_url.port)" "$DEVSTACK_PID" "devstack (okta)"
+wait_port "$LOOPBACK" "$(setting bedrock_endpoint_url.port)" "$DEVSTACK_PID" "devstack (bedrock)"
+echo "    okta    $OKTA_BASE_URL  (custom AS $(setting okta_custom_as_id), scope $(setting okta_scope))"
+echo "    bedrock $BEDROCK_URL  (agent $(setting bedrock_agent_id), alias $(setting bedrock_agent_alias_id))"
+step_done "devstack ready"
+
+# ---------- 4. moto + the secret ----------
+say "moto: Secrets Manager on loopback"
+MOTO_PORT="$(free_port)"
+MOTO_URL="http://$LOOPBACK:$MOTO_PORT"
+start moto "$VENV_BIN/moto_server" -H "$LOOPBACK" -p "$MOTO_PORT"
+MOTO_PID=$LAST_PID
+wait_port "$LOOPBACK" "$MOTO_PORT" "$MOTO_PID" moto_server
+echo "    moto    $MOTO_URL"
+step_done "moto ready"
+
+say "secret: store the agent's private JWK in Secrets Manager (moto)"
+SECRET_ARN="$("$PY" "$ROOT/scripts/moto-put-secret.py" "$SETTINGS" "$MOTO_URL" "$SECRET_NAME")"
+echo "    secret  $SECRET_ARN"
+step_done "secret stored"
+
+# ---------- 5. sign in ----------
+USER_LOGIN="${DEMO_USER:-$(setting first_user)}"
+say "sign-in: get-id-token --headless for $USER_LOGIN"
+CALLBACK_PORT="$(setting oidc_redirect_uri.port 2>/dev/null || free_port)"
+ID_TOKEN="$(
+  OKTA_BASE_URL="$OKTA_BASE_URL" \
+  OIDC_CLIENT_ID="$(setting oidc_client_id)" \
+  OIDC_CLIENT_SECRET="$(setting --secret oidc_client_secret | cat)" \
+  timeout "$WAIT" "$BIN/get-id-token" --headless --login-hint "$USER_LOGIN" --port "$CALLBACK_PORT" \
+    2>"$RUN_DIR/get-id-token.log"
+)" || die "get-id-token failed"
+[[ "$ID_TOKEN" == *.*.* ]] || die "get-id-token did not print a JWT"
+echo "    id_token received (${#ID_TOKEN} chars, not shown)"
+step_done "ID token (authorization code + PKCE)"
+
+# ---------- 6. the event ----------
+umask 077
+rm -f "$EVENT_FILE"
+printf '%s' "$ID_TOKEN" | PROMPT="$PROMPT" "$PY" -c '
+import json, os, sys
+print(json.dumps({"prompt": os.environ["PROMPT"], "id_token": sys.stdin.read().strip()}))
+' >"$EVENT_FILE"
+chmod 600 "$EVENT_FILE"
+unset ID_TOKEN
+
+# ---------- 7. cargo lambda watch ----------
+say "lambda: cargo lambda watch with the Lambda's environment pointing at the local stack"
+INVOKE_PORT="$(free_port)"
+ENV_FILE="$RUN_DIR/lambda.env"
+LAMBDA_ENV=(
+  "OKTA_BASE_URL=$OKTA_BASE_URL"
+  "OKTA_CUSTOM_AS_ID=$(setting okta_custom_as_id)"
+  "OKTA_SCOPE=$(setting okta_scope)"
+  "OKTA_OIDC_CLIENT_ID=$(setting oidc_client_id)"
+  "AGENT_CLIENT_ID=$(setting agent_client_id)"
+  "AGENT_KEY_ID=$(setting agent_key_id)"
+  "AGENT_PRIVATE_KEY_SECRET_ID=$SECRET_ARN"
+  "BEDROCK_AGENT_ID=$(setting bedrock_agent_id)"
+  "BEDROCK_AGENT_ALIAS_ID=$(setting bedrock_agent_alias_id)"
+  "AWS_REGION=$REGION"
+  "AWS_DEFAULT_REGION=$REGION"
+  "AWS_ACCESS_KEY_ID=testing"
+  "AWS_SECRET_ACCESS_KEY=testing"
+  "AWS_ENDPOINT_URL_SECRETS_MANAGER=$MOTO_URL"
+  "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME=$BEDROCK_URL"
+  "AWS_EC2_METADATA_DISABLED=true"
+  "AWS_CONFIG_FILE=/dev/null"
+  "AWS_SHARED_CREDENTIALS_FILE=/dev/null"
+  "RUST_LOG=${DEMO_RUST_LOG:-info}"
+)
+# KEY='VALUE' lines (cargo lambda reads them dotenv-style; a scope may hold spaces).
+for kv in "${LAMBDA_ENV[@]}"; do printf "%s='%s'\n" "${kv%%=*}" "${kv#*=}"; done >"$ENV_FILE"
+# The function also inherits watch's environment: keep the user's AWS profile out of it.
+start lambda env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL \
+  "${LAMBDA_ENV[@]}" \
+  cargo lambda watch --invoke-address "$LOOPBACK" --invoke-port "$INVOKE_PORT" \
+  --ignore-changes --env-file "$ENV_FILE" --bin xaa-bridge
+WATCH_PID=$LAST_PID
+wait_port "$LOOPBACK" "$INVOKE_PORT" "$WATCH_PID" "cargo lambda watch"
+echo "    runtime API on $LOOPBACK:$INVOKE_PORT"
+step_done "cargo lambda watch ready"
+
+# ---------- 8. invoke ----------
+invoke() { # data-file -> stdout: the function's answer (JSON); stderr to invoke.log
+  timeout 900 cargo lambda invoke xaa-bridge --invoke-address "$LOOPBACK" --invoke-port "$INVOKE_PORT" \
+    --data-file "$1" --output-format json 2>>"$RUN_DIR/invoke.log"
+}
+json_field() { "$PY" -c '
+import json, sys
+try:
+    d = json.loads(sys.stdin.read())
+    print(d.get(sys.argv[1], "") if isinstance(d, dict) else "")
+except Exception:
+    print("")
+' "$1"; }
+
+say "invoke: cargo lambda invoke xaa-bridge --data-file .demo/event.json"
+set +e
+OUT="$(invoke "$EVENT_FILE")"
+RC=$?
+set -e
+step_done "invoke 1 (cold: key, leg 1, leg 2, agent)"
+ANSWER="$(printf '%s' "$OUT" | json_field answer)"
+SESSION="$(printf '%s' "$OUT" | json_field session_id)"
+
+# A second turn in the same session: the access token should come from the cache.
+OUT2=""
+if [[ $RC -eq 0 && -n "$SESSION" ]]; then
+  say "invoke again in session $SESSION (warm: token from the cache)"
+  "$PY" -c '
+import json, sys
+e = json.load(open(sys.argv[1])); e["session_id"] = sys.argv[2]; e["prompt"] = "And again?"
+json.dump(e, open(sys.argv[1], "w"))
+' "$EVENT_FILE" "$SESSION"
+  set +e
+  OUT2="$(invoke "$EVENT_FILE")"
+  RC2=$?
+  set -e
+  step_done "invoke 2 (warm)"
+  [[ $RC2 -eq 0 ]] || { RC=$RC2; OUT="$OUT2"; }
+fi
+rm -f "$EVENT_FILE"
+
+# ---------- 9. report ----------
+echo
+printf '%sanswer:%s  %s\n' "$B" "$N" "${ANSWER:-<none>}"
+[[ -n "$SESSION" ]] && printf '%ssession:%s %s\n' "$B" "$N" "$SESSION"
+[[ -n "$OUT2" ]] && printf '%sagain:%s   %s\n' "$B" "$N" "$(printf '%s' "$OUT2" | json_field answer)"
+echo
+printf '%strace%s (steps, wall clock)\n' "$B" "$N"
+printf '  %s\n' "${STEPS[@]}"
+printf '  %-40s %6d ms\n' "total" $(( $(now_ms) - T0 ))
+echo
+printf '%sdevstack request log%s (tokens masked)\n' "$B" "$N"
+grep -v '^[[:space:]]*$' "$RUN_DIR/devstack.log" | scrub | tail -n 40 | sed 's/^/  /' || true
+echo
+printf '%sLambda log%s (tokens masked)\n' "$B" "$N"
+lambda_lines "$RUN_DIR/lambda.log" | scrub | cut -c1-400 | tail -n 30 | sed 's/^/  /' || true
+echo
+
+if [[ $RC -ne 0 ]]; then
+  printf '%sinvoke failed:%s\n' "$R" "$N" >&2
+  { printf '%s\n' "$OUT"; cat "$RUN_DIR/invoke.log"; } | scrub | sed 's/^/  /' >&2
+  exit 1
+fi
+if [[ "$ANSWER" != *"$EXPECT"* ]]; then
+  die "the answer does not contain \"$EXPECT\" (got: $(printf '%s' "$OUT" | scrub | head -c 400))"
+fi
+printf '%sdemo OK:%s the chain works end to end (sign-in -> token exchange -> JWT bearer -> InvokeAgent).\n' "$G" "$N"
