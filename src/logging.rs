@@ -50,7 +50,9 @@ fn user_directives(asked: &str) -> Vec<&str> {
                 return true;
             }
             let target = d.split(['=', '[']).next().unwrap_or("");
-            !CAPPED.iter().any(|cap| target.starts_with(cap.split('=').next().unwrap_or(cap)))
+            !CAPPED
+                .iter()
+                .any(|cap| target.starts_with(cap.split('=').next().unwrap_or(cap)))
         })
         .collect()
 }
@@ -83,14 +85,23 @@ mod tests {
     #[test]
     fn directives_aimed_at_capped_crates_are_dropped_and_the_rest_kept() {
         assert_eq!(user_directives("trace"), vec!["trace"]);
-        assert_eq!(user_directives("debug, xaa_bridge=trace"), vec!["debug", "xaa_bridge=trace"]);
+        assert_eq!(
+            user_directives("debug, xaa_bridge=trace"),
+            vec!["debug", "xaa_bridge=trace"]
+        );
         assert_eq!(
             user_directives("trace,aws_smithy_runtime::client::orchestrator=trace,aws_smithy_http=trace,reqwest=debug"),
             vec!["trace"]
         );
-        assert_eq!(user_directives("info,lambda_runtime::layers::api_response=trace"), vec!["info"]);
+        assert_eq!(
+            user_directives("info,lambda_runtime::layers::api_response=trace"),
+            vec!["info"]
+        );
         // lambda_runtime as a whole is not capped, only its raw-event layer.
-        assert_eq!(user_directives("lambda_runtime=debug"), vec!["lambda_runtime=debug"]);
+        assert_eq!(
+            user_directives("lambda_runtime=debug"),
+            vec!["lambda_runtime=debug"]
+        );
     }
 
     #[test]
