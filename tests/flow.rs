@@ -54,20 +54,11 @@ impl Stack {
 
     /// The Lambda's environment for this stack, as `make demo` sets it.
     fn env(devstack: &Devstack, overrides: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let s = devstack.settings();
-        let mut env: std::collections::HashMap<String, String> = [
-            ("OKTA_BASE_URL", s.okta_base_url),
-            ("OKTA_CUSTOM_AS_ID", s.okta_custom_as_id),
-            ("AGENT_CLIENT_ID", s.agent_client_id),
-            ("AGENT_KEY_ID", s.agent_key_id),
-            ("AGENT_PRIVATE_KEY_SECRET_ID", SECRET_NAME.to_string()),
-            ("BEDROCK_AGENT_ID", s.bedrock_agent_id),
-            ("BEDROCK_AGENT_ALIAS_ID", s.bedrock_agent_alias_id),
-            ("AWS_REGION", s.aws_region),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
+        let mut env: std::collections::HashMap<String, String> =
+            function_env(&devstack.settings(), SECRET_NAME)
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
         env.extend(
             overrides
                 .iter()

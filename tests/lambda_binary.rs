@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use common::{bad_events, read_event, Moto};
+use common::{bad_events, function_env, read_event, Moto};
 use devstack::runtime_api::{Outcome, RuntimeApi};
 use devstack::{BedrockFault, Devstack, IdTokenOptions, Stats};
 use serde_json::{json, Value};
@@ -237,31 +237,27 @@ fn lambda_env(
             "AWS_LAMBDA_LOG_GROUP_NAME",
             "/aws/lambda/xaa-bridge".to_string(),
         ),
-        // The function's configuration (template.yaml), against devstack and moto.
-        ("OKTA_BASE_URL", s.okta_base_url),
-        ("OKTA_CUSTOM_AS_ID", s.okta_custom_as_id),
-        ("OKTA_SCOPE", s.okta_scope),
-        ("OKTA_OIDC_CLIENT_ID", s.oidc_client_id),
-        ("AGENT_CLIENT_ID", s.agent_client_id),
-        ("AGENT_KEY_ID", s.agent_key_id),
-        ("AGENT_PRIVATE_KEY_SECRET_ID", SECRET_NAME.to_string()),
-        ("BEDROCK_AGENT_ID", s.bedrock_agent_id),
-        ("BEDROCK_AGENT_ALIAS_ID", s.bedrock_agent_alias_id),
-        ("AWS_REGION", s.aws_region.clone()),
-        ("AWS_DEFAULT_REGION", s.aws_region),
+        ("OKTA_OIDC_CLIENT_ID", s.oidc_client_id.clone()),
+        ("AWS_DEFAULT_REGION", s.aws_region.clone()),
         // Dummy credentials, local endpoints, no profile files and no instance metadata.
         ("AWS_ACCESS_KEY_ID", "testing".to_string()),
         ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
         ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone()),
         (
             "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME",
-            s.bedrock_endpoint_url,
+            s.bedrock_endpoint_url.clone(),
         ),
         ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
         ("AWS_CONFIG_FILE", "/dev/null".to_string()),
         ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_string()),
     ];
     env.extend(vars.into_iter().map(|(k, v)| (k.to_string(), v)));
+    // The function's configuration (template.yaml), against devstack and moto.
+    env.extend(
+        function_env(&s, SECRET_NAME)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v)),
+    );
     env.extend(
         overrides
             .iter()

@@ -443,3 +443,19 @@ pub fn bad_events() -> Vec<(&'static str, &'static str)> {
         ),
     ]
 }
+
+/// The function's own configuration (the variables template.yaml sets) for a devstack,
+/// with the key in the secret `secret_id`, as `make demo` sets it.
+pub fn function_env(s: &devstack::Settings, secret_id: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("OKTA_BASE_URL", s.okta_base_url.clone()),
+        ("OKTA_CUSTOM_AS_ID", s.okta_custom_as_id.clone()),
+        ("OKTA_SCOPE", s.okta_scope.clone()),
+        ("AGENT_CLIENT_ID", s.agent_client_id.clone()),
+        ("AGENT_KEY_ID", s.agent_key_id.clone()),
+        ("AGENT_PRIVATE_KEY_SECRET_ID", secret_id.to_string()),
+        ("BEDROCK_AGENT_ID", s.bedrock_agent_id.clone()),
+        ("BEDROCK_AGENT_ALIAS_ID", s.bedrock_agent_alias_id.clone()),
+        ("AWS_REGION", s.aws_region.clone()),
+    ]
+}
