@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# make bench: issue 4's figures, each beside a floor built in the same run, into bench/RESULTS.md.
+#
+#   1. make setup (quiet), release builds of xaa-bridge, the hello_floor example and lambda-bench
+#   2. cargo bench --bench hot_paths        criterion micro-benchmarks, ours/baseline ratios
+#   3. cargo lambda build --release --arm64 stripped arm64 bootstraps of xaa-bridge and hello_floor
+#   4. lambda-bench                         both release binaries through the Lambda Runtime API
+#                                           emulator against devstack (Okta, Bedrock) and moto
+#                                           (Secrets Manager): init, cold/warm latency, Okta calls
+#                                           per warm invocation, peak RSS after 10,000 invocations
+#
+# Figures only: nothing here fails on a timing. It fails when a step is broken.
+# Knobs (environment):
+#   BENCH_QUICK=1        shorter criterion runs and fewer init runs (same invocation counts)
+#   BENCH_SKIP_ARM64=1   skip the arm64 builds (the first one takes ~13 minutes cold on 2 cores)
+#   BENCH_USERS, BENCH_INVOCATIONS, BENCH_INIT_RUNS   override lambda-bench's counts
+#   BENCH_OUT            where to write the results (default bench/RESULTS.md)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+MAKE="${MAKE:-make}"
+VENV_BIN="$ROOT/.venv/bin"
+ARM64_TARGET=aarch64-unknown-linux-gnu
+OUT="${BENCH_OUT:-$ROOT/bench/RESULTS.md}"
+QUICK="${BENCH_QUICK:-0}"
+SKIP_ARM64="${BENCH_SKIP_ARM64:-0}"
+USERS="${BENCH_USERS:-1000}"
+INVOCATIONS="${BENCH_INVOCATIONS:-10000}"
+if [[ "$QUICK" == 1 ]]; then INIT_RUNS="${BENCH_INIT_RUNS:-10}"; else INIT_RUNS="${BENCH_INIT_RUNS:-20}"; fi
+
+say() { printf '\n==> %s\n' "$*"; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+now_s() { date +%s; }
+T0=$(now_s)
+
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+WORK="$TARGET_DIR/lambda-bench"
+mkdir -p "$WORK" "$(dirname "$OUT")"
+
+# ---------- 1. tools and release builds ----------
+say "setup (make setup)"
+if ! "$MAKE" --no-print-directory -s setup >"$WORK/setup.log" 2>&1; then
+  cat "$WORK/setup.log" >&2
+  die "make setup failed"
+fi
+[[ -x "$VENV_BIN/moto_server" ]] || die "moto_server missing from $VENV_BIN (make setup)"
+
+# Three cargo invocations on purpose: an example pulls in the dev-dependencies, whose
+# features (aws-sdk test-util, ...) would otherwise be unified into the Lambda binary.
+say "release builds: xaa-bridge, examples/hello_floor, lambda-bench"
+cargo build --release --bin xaa-bridge
+cargo build --release --example hello_floor
+cargo build --release -p devstack --bin lambda-bench
+BRIDGE="$TARGET_DIR/release/xaa-bridge"
+FLOOR="$TARGET_DIR/release/examples/hello_floor"
+DRIVER="$TARGET_DIR/release/lambda-bench"
+for b in "$BRIDGE" "$FLOOR" "$DRIVER"; do [[ -x "$b" ]] || die "missing $b"; done
+
+# ---------- 2. criterion micro-benchmarks ----------
+say "criterion: cargo bench --bench hot_paths"
+CRITERION_ARGS=()
+[[ "$QUICK" == 1 ]] && CRITERION_ARGS=(-- --warm-up-time 0.5 --measurement-time 1)
+cargo bench --bench hot_paths "${CRITERION_ARGS[@]}" 2>&1 | tee "$WORK/criterion.log"
+# The bench prints a ratio table after criterion's own report: from its header to the end.
+awk '/^benchmark +ours +baseline +ratio/ {on=1} on' "$WORK/criterion.log" >"$WORK/criterion-ratios.txt"
+[[ -s "$WORK/criterion-ratios.txt" ]] || echo "(no ratio lines found; see $WORK/criterion.log)" >"$WORK/criterion-ratios.txt"
+
+# ---------- 3. stripped arm64 binaries ----------
+ARM64_ARGS=()
+ARM64_NOTE="skipped (BENCH_SKIP_ARM64=1)"
+ARM64_SECS=""
+if [[ "$SKIP_ARM64" != 1 ]]; then
+  say "arm64: cargo lambda build --release --arm64 (xaa-bridge, then hello_floor)"
+  rustup target list --installed 2>/dev/null | grep -qx "$ARM64_TARGET" || rustup target add "$ARM64_TARGET"
+  export PATH="$VENV_BIN:$PATH" VIRTUAL_ENV="$ROOT/.venv"
+  t=$(now_s)
+  cargo-lambda lambda build --release --arm64 --bin xaa-bridge
+  cargo-lambda lambda build --release --arm64 --example hello_floor
+  ARM64_SECS=$(( $(now_s) - t ))
+  ARM64_BRIDGE="$TARGET_DIR/lambda/xaa-bridge/bootstrap"
+  ARM64_FLOOR="$TARGET_DIR/lambda/hello_floor/bootstrap"
+  for b in "$ARM64_BRIDGE" "$ARM64_FLOOR"; do [[ -f "$b" ]] || die "missing $b"; done
+  ARM64_ARGS=(--arm64-bridge "$ARM64_BRIDGE" --arm64-floor "$ARM64_FLOOR")
+  file "$ARM64_BRIDGE" "$ARM64_FLOOR" 2>/dev/null | sed 's/^/    /' || true
+fi
+
+# ---------- 4. the binaries through the Runtime API ----------
+say "lambda-bench: $INVOCATIONS invocations by $USERS users, init over $INIT_RUNS runs"
+"$DRIVER" --bridge "$BRIDGE" --floor "$FLOOR" --moto "$VENV_BIN/moto_server" \
+  --users "$USERS" --invocations "$INVOCATIONS" --init-runs "$INIT_RUNS" \
+  --arm64-note "$ARM64_NOTE" "${ARM64_ARGS[@]}" \
+  --log-dir "$WORK" --markdown "$WORK/figures.md"
+
+# ---------- 5. bench/RESULTS.md ----------
+CPU="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)"
+MEM="$(awk '/^MemTotal/ {printf "%.1f GB", $2/1e6}' /proc/meminfo 2>/dev/null || true)"
+MODE="full"; [[ "$QUICK" == 1 ]] && MODE="quick (BENCH_QUICK=1)"
+{
+  echo "# Benchmark results"
+  echo
+  echo "Written by \`make bench\` (\`scripts/bench.sh\`); re-run it to refresh. Figures, not assertions."
+  echo
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- machine: $(nproc) CPUs${CPU:+ ($CPU)}${MEM:+, $MEM RAM}, $(uname -srm)"
+  echo "- toolchain: $(rustc -V), $(cargo -V)"
+  if [[ -n "$ARM64_SECS" ]]; then
+    ARM64_DONE="${ARM64_SECS} s in this run (incremental: cargo reuses earlier artifacts; a cold one takes many minutes)"
+  else
+    ARM64_DONE="$ARM64_NOTE"
+  fi
+  echo "- mode: $MODE; arm64 builds: $ARM64_DONE"
+  echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo
+  echo "## xaa-bridge against the floor"
+  echo
+  echo "The floor is \`examples/hello_floor.rs\`: a \`lambda_runtime\` function answering"
+  echo "\`{\"answer\": \"ok\"}\`, built in the same run with the same release profile. Both run as"
+  echo "Lambda runs them: spawned with a Lambda environment, talking to the Runtime API emulator"
+  echo "(\`devstack::runtime_api\`), one invocation at a time. xaa-bridge talks to devstack's Okta and"
+  echo "Bedrock stand-ins and to moto (Secrets Manager), all on loopback."
+  echo
+  cat "$WORK/figures.md"
+  echo
+  echo "## How each figure is taken"
+  echo
+  echo "- **init**: from just before the process is spawned to its first \`GET /invocation/next\`"
+  echo "  (the end of Lambda's init phase); median of fresh processes of each binary, run alternately,"
+  echo "  after one discarded run each. xaa-bridge loads the agent key from Secrets Manager during"
+  echo "  init; a timing TCP proxy in front of moto measures that round trip (TCP accept to the last"
+  echo "  response byte), which is subtracted run by run for \"init without the Secrets Manager"
+  echo "  round trip\". moto answers in a few ms on loopback; the real service takes longer, in region."
+  echo "- **cold path**: the first invocation of each user in one process: validation, ID token"
+  echo "  verification, leg 1, leg 2, InvokeAgent, draining the stream."
+  echo "- **warm path**: the other invocations, cycling over the users; the access token comes from"
+  echo "  the cache. Each is followed by one floor invocation with the same event and one bare"
+  echo "  \`InvokeAgent\` straight at the Bedrock stand-in (plain HTTP/1, keep-alive, an access token"
+  echo "  the driver fetched itself). The overhead is \`ours − floor − bare agent\` per invocation;"
+  echo "  the table gives its p50 and p99."
+  echo "- **Okta calls per warm invocation**: devstack's leg 1 + leg 2 counters over the warm phase."
+  echo "- **peak RSS**: \`VmHWM\` from \`/proc/<pid>/status\` after all invocations (1,000 distinct"
+  echo "  users, so 1,000 cached access tokens and ID-JAGs)."
+  echo "- **arm64 binary**: \`cargo lambda build --release --arm64\` output (\`strip = true\` in the"
+  echo "  release profile), for the bin and for the example."
+  echo "- **where**: every timing is taken on this host (x86_64, all CPUs available). In AWS the"
+  echo "  function runs on arm64 with a CPU share set by its memory (1,769 MB buys one vCPU, so"
+  echo "  256 MB is about a seventh of one): CPU-bound parts (init, signing, the one-time entropy"
+  echo "  collection) take longer there. Ratios to the floor carry over better than absolute times."
+  echo
+  echo "## Micro-benchmarks (criterion, \`cargo bench --bench hot_paths\`)"
+  echo
+  echo "Each hot path beside a baseline measured in the same run (see \`benches/hot_paths.rs\`);"
+  echo "ratio = ours / baseline, criterion's mean estimates."
+  echo
+  echo '```'
+  cat "$WORK/criterion-ratios.txt"
+  echo '```'
+} >"$OUT"
+
+say "done in $(( $(now_s) - T0 )) s: $OUT"
