@@ -144,13 +144,14 @@ pub fn parse_success(leg: Leg, body: &[u8]) -> Result<Issued, OktaError> {
             }
             None => return Err(protocol("`issued_token_type` is missing")),
         },
+        // Any token_type is accepted (Okta's examples vary), except a sender-constrained
+        // DPoP token: we send no DPoP proof, so one cannot be forwarded as a bearer token.
         Leg::JwtBearer => {
             if let Some(tt) = parsed.token_type.as_deref() {
-                if !tt.eq_ignore_ascii_case("bearer") {
-                    return Err(protocol(&format!(
-                        "token_type is `{}`, not Bearer",
-                        safe_code(tt)
-                    )));
+                if tt.eq_ignore_ascii_case("dpop") {
+                    return Err(protocol(
+                        "token_type is `DPoP`; a sender-constrained token cannot be forwarded to the agent",
+                    ));
                 }
             }
         }
@@ -433,7 +434,7 @@ mod tests {
     }
 
     #[test]
-    fn leg2_success_is_a_bearer_token_response() {
+    fn leg2_success_accepts_any_token_type_but_dpop() {
         let ok = parse_success(
             Leg::JwtBearer,
             br#"{"token_type":"Bearer","expires_in":3600,"access_token":"at","scope":"xaa:read"}"#,
@@ -443,6 +444,16 @@ mod tests {
             (ok.token.as_str(), ok.expires_in, ok.scope.as_deref()),
             ("at", Some(3600), Some("xaa:read"))
         );
+        for tt in ["bearer", "N_A"] {
+            let body = format!(r#"{{"token_type":"{tt}","access_token":"at"}}"#);
+            assert_eq!(
+                parse_success(Leg::JwtBearer, body.as_bytes())
+                    .unwrap()
+                    .token
+                    .as_str(),
+                "at"
+            );
+        }
         assert!(parse_success(
             Leg::JwtBearer,
             br#"{"token_type":"DPoP","access_token":"at"}"#
