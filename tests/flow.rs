@@ -211,10 +211,7 @@ async fn two_users_get_their_own_answers_and_a_warm_call_makes_no_okta_call() {
 async fn a_kid_other_than_the_registered_one_is_agent_auth_failed_pointing_at_agent_key_id() {
     let stack = Stack::start().await;
     // The operator registered the public key under another key id than the one in use.
-    let mut public = stack.devstack.agent_private_jwk();
-    for member in ["d", "p", "q", "dp", "dq", "qi"] {
-        public.as_object_mut().unwrap().remove(member);
-    }
+    let mut public = stack.devstack.agent_public_jwk();
     public["kid"] = json!("registered-other-kid");
     stack.devstack.set_agent_public_jwks(vec![public]);
 
@@ -291,6 +288,50 @@ async fn a_policy_without_jwt_bearer_is_policy_denied_and_not_retried() {
         "You are signed in as alice@example.com."
     );
     assert_eq!(stack.calls(), (1, 2, 1));
+}
+
+#[tokio::test]
+async fn a_service_app_client_id_in_agent_client_id_is_the_wrong_flow() {
+    // The operator copied the client id of an API service app that uses the same key
+    // pair: client authentication passes, but only an AI agent may run leg 1.
+    let stack = Stack::start_with(&[("AGENT_CLIENT_ID", "0oaserviceapp01")]).await;
+    stack
+        .devstack
+        .register_service_app("0oaserviceapp01", stack.devstack.agent_public_jwk());
+    let id_token = stack.id_token("alice@example.com");
+    assert_refused(
+        stack.ask(&id_token, "hi").await,
+        "AgentAuthFailed",
+        "use the AI agent client for leg 1",
+    );
+    assert_eq!(stack.calls(), (1, 0, 0), "an OAuth 400 is not retried");
+}
+
+#[tokio::test]
+async fn a_sign_in_older_than_the_step_up_policy_is_step_up_required_with_its_max_age() {
+    let stack = Stack::start().await;
+    stack.devstack.set_max_auth_age(Some(600));
+    // Signed in 30 minutes ago; the ID token itself is still valid.
+    let stale = stack.devstack.mint_id_token(
+        "alice@example.com",
+        IdTokenOptions {
+            issued_at_offset_secs: -1800,
+            ..IdTokenOptions::default()
+        },
+    );
+    assert_refused(
+        stack.ask(&stale, "hi").await,
+        "StepUpRequired",
+        "max_age 600 s",
+    );
+    assert_eq!(stack.calls(), (1, 0, 0));
+
+    // A fresh sign-in satisfies the policy.
+    let fresh = stack.id_token("alice@example.com");
+    assert_eq!(
+        answer(stack.ask(&fresh, "hi").await),
+        "You are signed in as alice@example.com."
+    );
 }
 
 #[tokio::test]

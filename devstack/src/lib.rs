@@ -240,7 +240,11 @@ pub(crate) struct CodeGrant {
 
 pub(crate) struct Mutable {
     pub agent_jwks: Vec<Value>,
+    /// Other `private_key_jwt` clients (service apps, not AI agents) and their public keys.
+    pub service_apps: HashMap<String, Vec<Value>>,
     pub policy_allows_jwt_bearer: bool,
+    /// Step-up: the longest time since sign-in (`auth_time`) leg 1 accepts.
+    pub max_auth_age_secs: Option<u64>,
     pub okta_fault: OktaFault,
     pub bedrock_fault: BedrockFault,
     pub codes: HashMap<String, CodeGrant>,
@@ -351,7 +355,9 @@ impl Devstack {
             okta_base,
             inner: Mutex::new(Mutable {
                 agent_jwks: vec![agent_key.public_jwk.clone()],
+                service_apps: HashMap::new(),
                 policy_allows_jwt_bearer: true,
+                max_auth_age_secs: None,
                 okta_fault: OktaFault::None,
                 bedrock_fault: BedrockFault::None,
                 codes: HashMap::new(),
@@ -457,6 +463,11 @@ impl Devstack {
         self.state.org_key.jwks()
     }
 
+    /// The AI agent's public JWK, as registered on the agent at start.
+    pub fn agent_public_jwk(&self) -> Value {
+        self.state.agent_key.public_jwk.clone()
+    }
+
     /// The public JWKS of the custom authorization server.
     pub fn custom_as_jwks(&self) -> Value {
         self.state.custom_key.jwks()
@@ -486,6 +497,25 @@ impl Devstack {
     /// grant: leg 2 answers 400 `access_denied` "no_matching_policy".
     pub fn set_policy_allows_jwt_bearer(&self, allowed: bool) {
         self.state.lock().policy_allows_jwt_bearer = allowed;
+    }
+
+    /// Register an API service app that authenticates with `private_key_jwt` (this public
+    /// JWK, with a `kid`) but is not an AI agent. Using its client id as `AGENT_CLIENT_ID`
+    /// is the "wrong flow" mistake: leg 1 answers 400 `token_exchange_invalid_audience`.
+    pub fn register_service_app(&self, client_id: &str, public_jwk: Value) {
+        self.state
+            .lock()
+            .service_apps
+            .entry(client_id.to_string())
+            .or_default()
+            .push(public_jwk);
+    }
+
+    /// A sign-on policy demanding a sign-in within `secs` (step-up): leg 1 answers 400
+    /// `insufficient_user_authentication` with `max_age` for an ID token whose
+    /// `auth_time` is older. `None` (the default) lifts it.
+    pub fn set_max_auth_age(&self, secs: Option<u64>) {
+        self.state.lock().max_auth_age_secs = secs;
     }
 
     pub fn set_okta_fault(&self, fault: OktaFault) {

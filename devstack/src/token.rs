@@ -19,7 +19,8 @@
 //! - unparsable JWT -> "The client_assertion is not a valid JWT."
 //! - alg other than RS256/ES256 -> "The client_assertion algorithm must be RS256 or ES256."
 //! - `iss` != `sub` -> "The client_assertion iss and sub claims must both be the client id."
-//! - unknown client (or `client_id` param differing) -> the "Client authentication failed..." text
+//! - unknown client (neither the AI agent nor a registered service app, or a `client_id`
+//!   param differing) -> the "Client authentication failed..." text
 //! - no registered keys -> "JWKSet not configured"
 //! - header `kid` missing or not registered -> "kid is invalid"
 //! - bad signature, or key type not fitting alg -> "The client_assertion signature is invalid."
@@ -42,7 +43,13 @@
 //! "The subject token is invalid."; other issuer -> "The subject token was not issued by
 //! this org."; expired -> "The subject token is expired"; `aud` not the OIDC app ->
 //! "The subject token was issued to a client that is not linked to this AI agent.";
-//! unknown `sub` -> "The subject token's user is not assigned to this app.".
+//! unknown `sub` -> "The subject token's user is not assigned to this app."; a sign-on
+//! policy with a maximum age ([`crate::Devstack::set_max_auth_age`]) older than the ID
+//! token's `auth_time` -> 400 `insufficient_user_authentication` "The user must
+//! authenticate again: the sign-in is older than the sign-on policy allows." with
+//! `max_age`. A registered service app (not an AI agent) passes client authentication but
+//! gets 400 `token_exchange_invalid_audience` "The client is not an AI agent with a
+//! managed connection to the requested audience." at leg 1.
 //!
 //! Leg 2 (JWT bearer): no `assertion` -> 400 `invalid_request`; `typ` not
 //! `oauth-id-jag+jwt` -> 400 `invalid_grant` "The assertion is not an ID-JAG (typ must be
@@ -345,12 +352,21 @@ fn authenticate_agent(
         ));
     }
     let client = iss.unwrap_or_default();
-    if client != state.cfg.agent_client_id
-        || param(form, "client_id").is_some_and(|id| id != client)
-    {
+    if param(form, "client_id").is_some_and(|id| id != client) {
         return Err(invalid_client(AUTH_FAILED));
     }
-    let keys = state.lock().agent_jwks.clone();
+    let keys = {
+        let inner = state.lock();
+        if client == state.cfg.agent_client_id {
+            inner.agent_jwks.clone()
+        } else {
+            inner
+                .service_apps
+                .get(client)
+                .cloned()
+                .ok_or_else(|| invalid_client(AUTH_FAILED))?
+        }
+    };
     if keys.is_empty() {
         return Err(invalid_client("JWKSet not configured"));
     }
@@ -534,6 +550,15 @@ fn token_exchange(state: &State, form: &Params, client: &str) -> Reply {
 }
 
 fn token_exchange_inner(state: &State, form: &Params, client: &str) -> Result<Reply, Reply> {
+    if client != state.cfg.agent_client_id {
+        // A service app authenticated fine but has no managed connection: only AI agents
+        // may exchange an ID token for an ID-JAG.
+        return Err(Reply::oauth_error(
+            400,
+            "token_exchange_invalid_audience",
+            "The client is not an AI agent with a managed connection to the requested audience.",
+        ));
+    }
     if required(form, "requested_token_type")? != ID_JAG {
         return Err(Reply::oauth_error(
             400,
@@ -600,6 +625,22 @@ fn token_exchange_inner(state: &State, form: &Params, client: &str) -> Result<Re
         .as_str()
         .and_then(|sub| state.user(sub))
         .ok_or_else(|| invalid_grant("The subject token's user is not assigned to this app."))?;
+    let max_age = state.lock().max_auth_age_secs;
+    if let Some(max_age) = max_age {
+        let signed_in = claims["auth_time"].as_i64().unwrap_or(i64::MIN);
+        if t.saturating_sub(signed_in) > max_age as i64 {
+            return Err(Reply::json(
+                400,
+                &json!({
+                    "error": "insufficient_user_authentication",
+                    "error_description": "The user must authenticate again: the sign-in is older than the sign-on policy allows.",
+                    "max_age": max_age,
+                }),
+            )
+            .no_store()
+            .note("error=insufficient_user_authentication"));
+        }
+    }
     let id_jag = json!({
         "iss": state.okta_base,
         "sub": user.id,

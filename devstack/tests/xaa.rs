@@ -352,6 +352,61 @@ async fn id_token_for_another_app_is_invalid_grant() {
 }
 
 #[tokio::test]
+async fn sign_in_older_than_the_step_up_max_age_is_insufficient_user_authentication() {
+    let stack = stack().await;
+    stack.set_max_auth_age(Some(600));
+    let stale = stack.mint_id_token(
+        "alice@example.com",
+        IdTokenOptions {
+            issued_at_offset_secs: -900,
+            ..Default::default()
+        },
+    );
+    let resp = leg1(&stack, &stale, &assertion(&stack, &leg1_url(&stack)), &[]).await;
+    expect_error(
+        &resp,
+        400,
+        "insufficient_user_authentication",
+        "authenticate again",
+    );
+    assert_eq!(resp.json()["max_age"], 600);
+    let fresh = stack.mint_id_token("alice@example.com", IdTokenOptions::default());
+    let resp = leg1(&stack, &fresh, &assertion(&stack, &leg1_url(&stack)), &[]).await;
+    assert_eq!(resp.status, 200);
+    stack.set_max_auth_age(None);
+    let resp = leg1(&stack, &stale, &assertion(&stack, &leg1_url(&stack)), &[]).await;
+    assert_eq!(resp.status, 200);
+}
+
+#[tokio::test]
+async fn service_app_authenticates_but_may_not_exchange_for_an_id_jag() {
+    let stack = stack().await;
+    let id_token = stack.mint_id_token("alice@example.com", IdTokenOptions::default());
+    let service_assertion = |stack: &Devstack| {
+        let mut claims = assertion_claims(stack, &leg1_url(stack));
+        claims["iss"] = json!("0oaserviceapp01");
+        claims["sub"] = json!("0oaserviceapp01");
+        sign_rs256(
+            &agent_key(stack),
+            Some(&stack.config().agent_key_id),
+            &claims,
+        )
+    };
+    // Unregistered: an unknown client.
+    let resp = leg1(&stack, &id_token, &service_assertion(&stack), &[]).await;
+    expect_error(&resp, 401, "invalid_client", "Client authentication failed");
+    // Registered with the same key pair: authenticated, but the wrong flow.
+    stack.register_service_app("0oaserviceapp01", stack.agent_public_jwk());
+    let resp = leg1(&stack, &id_token, &service_assertion(&stack), &[]).await;
+    expect_error(
+        &resp,
+        400,
+        "token_exchange_invalid_audience",
+        "not an AI agent",
+    );
+}
+
+#[tokio::test]
 async fn token_exchange_parameters_are_strict() {
     let stack = stack().await;
     let id_token = stack.mint_id_token("alice@example.com", IdTokenOptions::default());
