@@ -53,6 +53,14 @@ pub struct OktaConfig {
     pub oidc_client_id: Option<String>,
 }
 
+impl OktaConfig {
+    /// Plain `http` passes parsing only for a loopback host, so the HTTP client may
+    /// allow it exactly when the base URL uses it.
+    pub fn uses_plain_http(&self) -> bool {
+        self.base_url.starts_with("http://")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub okta: OktaConfig,
@@ -220,7 +228,7 @@ fn parse_domain(domain: &str) -> Result<String, ConfigError> {
     Ok(format!("https://{}", domain.to_ascii_lowercase()))
 }
 
-pub(crate) fn is_loopback(host: &str) -> bool {
+fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.eq_ignore_ascii_case("localhost") {
         return true;
@@ -379,8 +387,13 @@ mod tests {
             "http://[::1]:9",
             "https://x.okta.com",
         ] {
-            assert!(parse_with("OKTA_BASE_URL", ok).is_ok(), "{ok}");
+            let okta = parse_with("OKTA_BASE_URL", ok).expect(ok).okta;
+            assert_eq!(okta.uses_plain_http(), ok.starts_with("http:"), "{ok}");
         }
+        assert!(!parse_with("OKTA_DOMAIN", "x.okta.com")
+            .unwrap()
+            .okta
+            .uses_plain_http());
         assert_eq!(
             parse_with("OKTA_BASE_URL", "http://127.0.0.1:8080/")
                 .unwrap()

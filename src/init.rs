@@ -8,7 +8,7 @@ use aws_config::{BehaviorVersion, Region};
 
 use crate::bedrock::SdkAgentInvoker;
 use crate::clock::{RandomJti, SystemClock};
-use crate::config::{is_loopback, Config, ConfigError};
+use crate::config::{Config, ConfigError};
 use crate::error::Error;
 use crate::handler::{Bridge, Parts};
 use crate::oauth::http::ReqwestTransport;
@@ -51,15 +51,12 @@ impl Bridge {
         secrets: aws_sdk_secretsmanager::Client,
         bedrock: aws_sdk_bedrockagentruntime::Client,
     ) -> Result<Self, Error> {
-        let host = reqwest::Url::parse(&config.okta.base_url)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
-            .unwrap_or_default();
-        let transport = ReqwestTransport::new(config.http_connect_timeout, is_loopback(&host))
-            .map_err(|_| ConfigError {
-                var: "OKTA_BASE_URL",
-                reason: "the HTTP client could not be built".into(),
-            })?;
+        let transport =
+            ReqwestTransport::new(config.http_connect_timeout, config.okta.uses_plain_http())
+                .map_err(|_| ConfigError {
+                    var: "OKTA_BASE_URL",
+                    reason: "the HTTP client could not be built".into(),
+                })?;
         Ok(Bridge::new(Parts {
             key_source: Arc::new(SecretsManagerSource::new(secrets, config.secret_id.clone())),
             agent: Arc::new(SdkAgentInvoker::new(
