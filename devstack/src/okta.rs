@@ -32,7 +32,7 @@ use crate::{now, token, CodeGrant, IdTokenOptions, State, User};
 /// Codes live this long, like Okta's (60 s).
 const CODE_LIFETIME_SECS: i64 = 60;
 /// Scopes the OIDC app may ask for at sign-in.
-const OIDC_SCOPES: &[&str] = &[
+pub(crate) const OIDC_SCOPES: &[&str] = &[
     "openid",
     "profile",
     "email",

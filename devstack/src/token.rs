@@ -77,7 +77,7 @@ use hyper::header::{AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
 use jsonwebtoken::{jwk::Jwk, Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
 
-use crate::okta::{id_token, new_jti, org_access_token, parse_params};
+use crate::okta::{id_token, new_jti, org_access_token, parse_params, OIDC_SCOPES};
 use crate::server::{Reply, Req};
 use crate::{now, IdTokenOptions, OktaFault, State, ACCESS_TOKEN_AUDIENCE};
 
@@ -90,17 +90,11 @@ pub const ID_JAG_TYP: &str = "oauth-id-jag+jwt";
 pub const ID_JAG_LIFETIME_SECS: i64 = 300;
 pub const ACCESS_TOKEN_LIFETIME_SECS: i64 = 3600;
 
-/// Scopes Okta strips from Cross App Access requests.
-const SYSTEM_SCOPES: &[&str] = &[
-    "openid",
-    "profile",
-    "email",
-    "address",
-    "phone",
-    "offline_access",
-    "groups",
-    "device_sso",
-];
+/// Scopes Okta strips from Cross App Access requests: the OIDC ones, `device_sso`, and
+/// every `okta.*` API scope.
+fn is_system_scope(scope: &str) -> bool {
+    OIDC_SCOPES.contains(&scope) || scope == "device_sso" || scope.starts_with("okta.")
+}
 const AUTH_FAILED: &str =
     "Client authentication failed. Either the client or the client credentials are invalid.";
 
@@ -585,10 +579,7 @@ fn token_exchange_inner(state: &State, form: &Params, client: &str) -> Result<Re
         Reply::oauth_error(400, "invalid_scope", "The 'scope' parameter is required.")
     })?;
     let scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
-    if let Some(system) = scopes
-        .iter()
-        .find(|s| SYSTEM_SCOPES.contains(s) || s.starts_with("okta."))
-    {
+    if let Some(system) = scopes.iter().find(|s| is_system_scope(s)) {
         return Err(Reply::oauth_error(
             400,
             "invalid_scope",
