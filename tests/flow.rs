@@ -31,7 +31,7 @@ impl Stack {
 
     /// `overrides` replace or add Lambda environment variables.
     async fn start_with(overrides: &[(&str, &str)]) -> Stack {
-        let (devstack, moto) = Stack::services().await;
+        let (devstack, moto) = devstack_and_moto(SECRET_NAME).await;
         let config = Config::from_lookup(Stack::env(&devstack, overrides))
             .expect("the configuration is valid");
         let bridge = Stack::bridge(&devstack, &moto, config);
@@ -40,16 +40,6 @@ impl Stack {
             _moto: moto,
             bridge,
         }
-    }
-
-    async fn services() -> (Devstack, Moto) {
-        let devstack = Devstack::start(devstack::Config::default())
-            .await
-            .expect("devstack starts");
-        let moto = Moto::start();
-        moto.put_secret(SECRET_NAME, &devstack.agent_private_jwk().to_string())
-            .await;
-        (devstack, moto)
     }
 
     /// The Lambda's environment for this stack, as `make demo` sets it.
@@ -245,7 +235,7 @@ async fn no_registered_public_key_is_agent_auth_failed_saying_register_the_jwk()
 #[tokio::test]
 async fn a_system_scope_is_refused_at_init_and_an_unknown_scope_by_okta() {
     // OKTA_SCOPE=openid never reaches Okta: the configuration is refused, naming the variable.
-    let (devstack, _moto) = Stack::services().await;
+    let (devstack, _moto) = devstack_and_moto(SECRET_NAME).await;
     let err = Config::from_lookup(Stack::env(&devstack, &[("OKTA_SCOPE", "openid xaa:read")]))
         .unwrap_err();
     let message = Error::from(err).to_string();
@@ -537,7 +527,7 @@ async fn an_unknown_agent_is_agent_not_found_and_a_slow_one_hits_the_deadline() 
 
 #[tokio::test]
 async fn the_bridge_reads_its_key_from_moto_by_arn_too() {
-    let (devstack, moto) = Stack::services().await;
+    let (devstack, moto) = devstack_and_moto(SECRET_NAME).await;
     let arn = moto
         .put_secret(
             "xaa-bridge/flow/by-arn",

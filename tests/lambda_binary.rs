@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use common::{bad_events, function_env, read_event, Moto};
+use common::{bad_events, devstack_and_moto, function_env, read_event, Moto};
 use devstack::runtime_api::{Outcome, RuntimeApi};
 use devstack::{BedrockFault, Devstack, IdTokenOptions, Stats};
 use serde_json::{json, Value};
@@ -144,12 +144,7 @@ struct Stack {
 impl Stack {
     /// `overrides` replace or add variables of the function's environment.
     async fn start(overrides: &[(&str, &str)]) -> Stack {
-        let devstack = Devstack::start(devstack::Config::default())
-            .await
-            .expect("devstack starts");
-        let moto = Moto::start();
-        moto.put_secret(SECRET_NAME, &devstack.agent_private_jwk().to_string())
-            .await;
+        let (devstack, moto) = devstack_and_moto(SECRET_NAME).await;
         let runtime = RuntimeApi::start()
             .await
             .expect("the Runtime API emulator starts");

@@ -23,13 +23,7 @@ fn expect_error(resp: &Resp, status: u16, code: &str, description: &str) {
 async fn both_legs_issue_an_id_jag_and_an_access_token() {
     let stack = stack().await;
     let id_token = stack.mint_id_token("alice@example.com", IdTokenOptions::default());
-    let r1 = leg1(
-        &stack,
-        &id_token,
-        &assertion(&stack, &leg1_url(&stack)),
-        &[],
-    )
-    .await;
+    let r1 = leg1_as_agent(&stack, &id_token, &[]).await;
     assert_eq!(r1.status, 200);
     assert_eq!(r1.header("cache-control"), Some("no-store"));
     let body = r1.json();
@@ -170,13 +164,7 @@ async fn agent_without_registered_keys_is_refused_with_jwkset_not_configured() {
     let stack = stack().await;
     stack.set_agent_public_jwks(vec![]);
     let id_token = stack.mint_id_token("alice@example.com", IdTokenOptions::default());
-    let resp = leg1(
-        &stack,
-        &id_token,
-        &assertion(&stack, &leg1_url(&stack)),
-        &[],
-    )
-    .await;
+    let resp = leg1_as_agent(&stack, &id_token, &[]).await;
     expect_error(&resp, 401, "invalid_client", "JWKSet not configured");
 }
 
@@ -299,13 +287,7 @@ async fn system_scopes_are_refused_by_name() {
         ("offline_access", "offline_access not allowed"),
         ("xaa:write", "One or more scopes are not configured"),
     ] {
-        let resp = leg1(
-            &stack,
-            &id_token,
-            &assertion(&stack, &leg1_url(&stack)),
-            &[("scope", scope)],
-        )
-        .await;
+        let resp = leg1_as_agent(&stack, &id_token, &[("scope", scope)]).await;
         expect_error(&resp, 400, "invalid_scope", description);
     }
 }
@@ -318,13 +300,7 @@ async fn expired_id_token_is_invalid_grant() {
         ..Default::default()
     };
     let id_token = stack.mint_id_token("alice@example.com", opts);
-    let resp = leg1(
-        &stack,
-        &id_token,
-        &assertion(&stack, &leg1_url(&stack)),
-        &[],
-    )
-    .await;
+    let resp = leg1_as_agent(&stack, &id_token, &[]).await;
     expect_error(&resp, 400, "invalid_grant", "The subject token is expired");
 }
 
@@ -336,18 +312,12 @@ async fn id_token_for_another_app_is_invalid_grant() {
         ..Default::default()
     };
     let id_token = stack.mint_id_token("alice@example.com", opts);
-    let resp = leg1(
-        &stack,
-        &id_token,
-        &assertion(&stack, &leg1_url(&stack)),
-        &[],
-    )
-    .await;
+    let resp = leg1_as_agent(&stack, &id_token, &[]).await;
     expect_error(&resp, 400, "invalid_grant", "not linked to this AI agent");
     // Nor is an ID token of another org (other key).
     let other = Devstack::start(Config::default()).await.unwrap();
     let foreign = other.mint_id_token("alice@example.com", IdTokenOptions::default());
-    let resp = leg1(&stack, &foreign, &assertion(&stack, &leg1_url(&stack)), &[]).await;
+    let resp = leg1_as_agent(&stack, &foreign, &[]).await;
     expect_error(&resp, 400, "invalid_grant", "The subject token is invalid");
 }
 
@@ -362,7 +332,7 @@ async fn sign_in_older_than_the_step_up_max_age_is_insufficient_user_authenticat
             ..Default::default()
         },
     );
-    let resp = leg1(&stack, &stale, &assertion(&stack, &leg1_url(&stack)), &[]).await;
+    let resp = leg1_as_agent(&stack, &stale, &[]).await;
     expect_error(
         &resp,
         400,
@@ -371,10 +341,10 @@ async fn sign_in_older_than_the_step_up_max_age_is_insufficient_user_authenticat
     );
     assert_eq!(resp.json()["max_age"], 600);
     let fresh = stack.mint_id_token("alice@example.com", IdTokenOptions::default());
-    let resp = leg1(&stack, &fresh, &assertion(&stack, &leg1_url(&stack)), &[]).await;
+    let resp = leg1_as_agent(&stack, &fresh, &[]).await;
     assert_eq!(resp.status, 200);
     stack.set_max_auth_age(None);
-    let resp = leg1(&stack, &stale, &assertion(&stack, &leg1_url(&stack)), &[]).await;
+    let resp = leg1_as_agent(&stack, &stale, &[]).await;
     assert_eq!(resp.status, 200);
 }
 
@@ -437,13 +407,7 @@ async fn token_exchange_parameters_are_strict() {
         (("subject_token", ""), "invalid_request", "'subject_token'"),
     ];
     for (over, code, description) in cases {
-        let resp = leg1(
-            &stack,
-            &id_token,
-            &assertion(&stack, &leg1_url(&stack)),
-            &[over],
-        )
-        .await;
+        let resp = leg1_as_agent(&stack, &id_token, &[over]).await;
         expect_error(&resp, 400, code, description);
     }
     // Not a form body.
@@ -585,39 +549,17 @@ async fn status_fault_answers_the_next_token_requests_then_clears() {
     });
     let id_token = stack.mint_id_token("alice@example.com", IdTokenOptions::default());
     for _ in 0..2 {
-        let resp = leg1(
-            &stack,
-            &id_token,
-            &assertion(&stack, &leg1_url(&stack)),
-            &[],
-        )
-        .await;
+        let resp = leg1_as_agent(&stack, &id_token, &[]).await;
         assert_eq!((resp.status, resp.header("retry-after")), (503, Some("1")));
         assert_eq!(resp.oauth_error().0, "temporarily_unavailable");
     }
-    assert_eq!(
-        leg1(
-            &stack,
-            &id_token,
-            &assertion(&stack, &leg1_url(&stack)),
-            &[]
-        )
-        .await
-        .status,
-        200
-    );
+    assert_eq!(leg1_as_agent(&stack, &id_token, &[]).await.status, 200);
     stack.set_okta_fault(OktaFault::Status {
         status: 429,
         times: 1,
         retry_after_secs: None,
     });
-    let resp = leg1(
-        &stack,
-        &id_token,
-        &assertion(&stack, &leg1_url(&stack)),
-        &[],
-    )
-    .await;
+    let resp = leg1_as_agent(&stack, &id_token, &[]).await;
     assert_eq!(
         (resp.status, resp.json()["errorCode"].as_str()),
         (429, Some("E0000047"))
@@ -631,13 +573,7 @@ async fn slow_fault_delays_token_answers() {
     stack.set_okta_fault(OktaFault::Slow(Duration::from_millis(300)));
     let id_token = stack.mint_id_token("alice@example.com", IdTokenOptions::default());
     let started = Instant::now();
-    let resp = leg1(
-        &stack,
-        &id_token,
-        &assertion(&stack, &leg1_url(&stack)),
-        &[],
-    )
-    .await;
+    let resp = leg1_as_agent(&stack, &id_token, &[]).await;
     assert_eq!(resp.status, 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
 }

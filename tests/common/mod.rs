@@ -444,6 +444,18 @@ pub fn bad_events() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// devstack on ephemeral ports, and moto holding the AI agent's private JWK as the
+/// secret `secret_name`: the local stack the function runs against.
+pub async fn devstack_and_moto(secret_name: &str) -> (devstack::Devstack, Moto) {
+    let devstack = devstack::Devstack::start(devstack::Config::default())
+        .await
+        .expect("devstack starts");
+    let moto = Moto::start();
+    moto.put_secret(secret_name, &devstack.agent_private_jwk().to_string())
+        .await;
+    (devstack, moto)
+}
+
 /// The function's own configuration (the variables template.yaml sets) for a devstack,
 /// with the key in the secret `secret_id`, as `make demo` sets it.
 pub fn function_env(s: &devstack::Settings, secret_id: &str) -> Vec<(&'static str, String)> {

@@ -209,6 +209,17 @@ pub async fn leg1(
     post_form(&stack.okta_base_url(), "/oauth2/v1/token", &pairs).await
 }
 
+/// Leg 1 as the AI agent, with a correct client assertion.
+pub async fn leg1_as_agent(stack: &Devstack, id_token: &str, overrides: &[(&str, &str)]) -> Resp {
+    leg1(
+        stack,
+        id_token,
+        &assertion(stack, &leg1_url(stack)),
+        overrides,
+    )
+    .await
+}
+
 pub async fn leg2(
     stack: &Devstack,
     id_jag: &str,
@@ -237,7 +248,7 @@ fn apply<'a>(pairs: &mut Vec<(&'a str, &'a str)>, overrides: &[(&'a str, &'a str
 /// Both legs for `login`: (ID-JAG, access token).
 pub async fn tokens_for(stack: &Devstack, login: &str) -> (String, String) {
     let id_token = stack.mint_id_token(login, Default::default());
-    let r1 = leg1(stack, &id_token, &assertion(stack, &leg1_url(stack)), &[]).await;
+    let r1 = leg1_as_agent(stack, &id_token, &[]).await;
     assert_eq!(r1.status, 200, "{}", String::from_utf8_lossy(&r1.body));
     let id_jag = r1.json()["access_token"].as_str().unwrap().to_string();
     let r2 = leg2(stack, &id_jag, &assertion(stack, &leg2_url(stack)), &[]).await;
