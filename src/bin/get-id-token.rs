@@ -15,6 +15,7 @@ use base64::Engine;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use xaa_bridge::oauth::token::unverified_claims;
 
 const USAGE: &str = "\
 usage: get-id-token [--port N] [--headless] [--login-hint USER] [--timeout SECS]
@@ -251,12 +252,6 @@ async fn redeem(app: &App, code: &str, redirect_uri: &str, verifier: &str) -> Re
     Ok(id_token.to_string())
 }
 
-/// Claims of a JWT, decoded without verification (for the nonce and the user id).
-fn claims(jwt: &str) -> Option<Value> {
-    let payload = URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1)?).ok()?;
-    serde_json::from_slice(&payload).ok()
-}
-
 async fn run(opts: Opts) -> Res<String> {
     let app = App {
         base: okta_base()?,
@@ -312,11 +307,12 @@ async fn run(opts: Opts) -> Res<String> {
     eprintln!("get-id-token: got the authorization code; redeeming it");
     let id_token = redeem(&app, &code, &redirect_uri, &verifier).await?;
     // The nonce binds the ID token to this sign-in (decoded only: the Lambda verifies it).
-    let claims = claims(&id_token).ok_or("the id_token is not a JWT")?;
-    if claims["nonce"].as_str() != Some(nonce.as_str()) {
+    let claims = unverified_claims(&id_token).ok_or("the id_token is not a JWT")?;
+    let claim = |name: &str| claims.get(name).and_then(Value::as_str);
+    if claim("nonce") != Some(nonce.as_str()) {
         return Err("nonce mismatch: the ID token is not from this sign-in; start again".into());
     }
-    let user = claims["sub"].as_str().unwrap_or("?");
+    let user = claim("sub").unwrap_or("?");
     eprintln!("get-id-token: signed in as user {user}");
     Ok(id_token)
 }
