@@ -1,0 +1,291 @@
+//! The bridge core: one call, [`Bridge::ask`], from a validated [`Request`] to the
+//! agent's [`Answer`]. Refuse a dead ID token, get the person's access token (cache,
+//! else leg 1 + leg 2), invoke the agent with it, answer. Front doors only map their
+//! input to a `Request`, their time limit to a [`Deadline`], and [`Error::kind`] to
+//! their own error shape.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tracing::Instrument;
+use xaa::{
+    AccessToken, Clock, Deadline, Grant, IdJag, IdToken, JtiSource, KeySource, KeyStore,
+    OktaClient, TokenTransport,
+};
+
+use crate::bedrock::{AgentInvoker, AgentRequest, ChunkSink};
+use crate::cache::{CacheKey, TokenCache};
+use crate::config::Config;
+use crate::error::Error;
+use crate::idtoken::IdTokenVerifier;
+use crate::request::{precheck_id_token, Answer, Request, CLOCK_LEEWAY_SECS};
+
+/// Everything the bridge needs, built once per process by a front door (or a test).
+pub struct Parts {
+    pub config: Config,
+    pub transport: Arc<dyn TokenTransport>,
+    pub key_source: Arc<dyn KeySource>,
+    pub agent: Arc<dyn AgentInvoker>,
+    pub clock: Arc<dyn Clock>,
+    pub jti: Arc<dyn JtiSource>,
+}
+
+pub struct Bridge {
+    cfg: Arc<Config>,
+    keys: Arc<KeyStore>,
+    okta: OktaClient,
+    agent: Arc<dyn AgentInvoker>,
+    clock: Arc<dyn Clock>,
+    access_tokens: TokenCache<AccessToken>,
+    id_jags: TokenCache<IdJag>,
+    verifier: Option<IdTokenVerifier>,
+}
+
+impl Bridge {
+    pub fn new(parts: Parts) -> Self {
+        let cfg = Arc::new(parts.config);
+        let keys = Arc::new(KeyStore::new(
+            parts.key_source,
+            cfg.okta.agent_key_id.clone(),
+            cfg.key_max_age,
+        ));
+        let verifier = cfg.okta.oidc_client_id.as_ref().map(|audience| {
+            IdTokenVerifier::new(
+                cfg.okta.org_jwks_url.clone(),
+                cfg.okta.base_url.clone(),
+                audience.clone(),
+                parts.transport.clone(),
+                cfg.http_timeout,
+            )
+        });
+        let okta = OktaClient::new(
+            Arc::new(cfg.okta.clone()),
+            parts.transport,
+            keys.clone(),
+            parts.clock.clone(),
+            parts.jti,
+            cfg.http_timeout,
+        );
+        Bridge {
+            access_tokens: TokenCache::new(
+                cfg.cache_max_entries,
+                cfg.cache_margin,
+                parts.clock.clone(),
+            ),
+            id_jags: TokenCache::new(cfg.cache_max_entries, cfg.cache_margin, parts.clock.clone()),
+            cfg,
+            keys,
+            okta,
+            agent: parts.agent,
+            clock: parts.clock,
+            verifier,
+        }
+    }
+
+    /// Load the signing key before the first event. A failure is logged, not fatal:
+    /// the first invocation tries again and reports the typed error.
+    pub async fn warm_up(&self) {
+        if let Err(e) = self.keys.get().await {
+            tracing::warn!(
+                error_type = "KeyError",
+                "signing key not loaded at init: {e}"
+            );
+        }
+    }
+
+    /// The one entry point: answer `request` before `deadline`. `trace_id` names the
+    /// call in logs (the Lambda request id, the AgentCore request id).
+    pub async fn ask(
+        &self,
+        request: Request,
+        deadline: Deadline,
+        trace_id: &str,
+    ) -> Result<Answer, Error> {
+        self.ask_streaming(request, deadline, trace_id, None).await
+    }
+
+    /// As [`Bridge::ask`], also sending the answer's text to `chunks` as it arrives
+    /// (whole UTF-8 characters only). The returned [`Answer`] still holds all of it.
+    pub async fn ask_streaming(
+        &self,
+        request: Request,
+        deadline: Deadline,
+        trace_id: &str,
+        chunks: Option<ChunkSink>,
+    ) -> Result<Answer, Error> {
+        let started = Instant::now();
+        let span = tracing::info_span!(
+            "invocation",
+            request_id = %trace_id,
+            session_id = tracing::field::Empty,
+            user_id = tracing::field::Empty,
+        );
+        let result = self
+            .pipeline(request, deadline, chunks)
+            .instrument(span.clone())
+            .await;
+        let _enter = span.enter();
+        let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match &result {
+            Ok(_) => tracing::info!(outcome = "ok", duration_ms, "invocation finished"),
+            Err(e) => tracing::warn!(
+                outcome = "error",
+                error_type = e.kind(),
+                duration_ms,
+                "invocation failed: {e}"
+            ),
+        }
+        result
+    }
+
+    /// The configuration it runs with (front doors read their limits from it).
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Parse a JSON request with this bridge's limits.
+    pub fn request_from_json(&self, body: serde_json::Value) -> Result<Request, Error> {
+        Request::from_json(body, self.cfg.max_prompt_chars)
+    }
+
+    async fn pipeline(
+        &self,
+        request: Request,
+        deadline: Deadline,
+        chunks: Option<ChunkSink>,
+    ) -> Result<Answer, Error> {
+        let session_id = request
+            .session_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let span = tracing::Span::current();
+        span.record("session_id", session_id.as_str());
+
+        let facts = precheck_id_token(&request.id_token, self.clock.unix_now())?;
+        if let Some(user_id) = &facts.user_id {
+            span.record("user_id", user_id.as_str());
+        }
+        if let Some(verifier) = &self.verifier {
+            within(
+                deadline,
+                "verifying the ID token",
+                verifier.verify(&request.id_token, CLOCK_LEEWAY_SECS),
+            )
+            .await?;
+        }
+
+        let access_token = within(
+            deadline,
+            "getting the user's access token from Okta",
+            self.access_token(&request.id_token, deadline),
+        )
+        .await?;
+
+        let answer = within(
+            deadline,
+            "waiting for the Bedrock agent",
+            self.agent.invoke(AgentRequest {
+                session_id: &session_id,
+                prompt: &request.prompt,
+                access_token: &access_token,
+                chunks: chunks.as_ref(),
+            }),
+        )
+        .await?;
+        tracing::info!(
+            chunks = answer.chunks,
+            answer_bytes = answer.text.len(),
+            "agent answered"
+        );
+        Ok(Answer {
+            answer: answer.text,
+            session_id,
+        })
+    }
+
+    /// The cache keys hash the exact ID token, so a forged token that merely names
+    /// another user's `sub` can never find that user's entry. Audience, scope and
+    /// client are part of the key too.
+    fn cache_key(&self, kind: &[u8], id_token: &IdToken) -> CacheKey {
+        let okta = &self.cfg.okta;
+        CacheKey::derive(&[
+            kind,
+            id_token.expose().as_bytes(),
+            okta.custom_issuer.as_bytes(),
+            okta.scope.as_bytes(),
+            okta.agent_client_id.as_bytes(),
+        ])
+    }
+
+    async fn access_token(
+        &self,
+        id_token: &IdToken,
+        deadline: Deadline,
+    ) -> Result<AccessToken, Error> {
+        let key = self.cache_key(b"access-token", id_token);
+        if let Some(token) = self.access_tokens.get(&key) {
+            tracing::info!(token_source = "cache", "access token from cache");
+            return Ok(token);
+        }
+        self.access_tokens
+            .get_or_try_fetch(key, || async {
+                let jag_key = self.cache_key(b"id-jag", id_token);
+                let (id_jag, fresh) = match self.id_jags.get(&jag_key) {
+                    Some(jag) => (jag, false),
+                    None => (self.id_jag(jag_key, id_token, deadline).await?, true),
+                };
+                let grant = match self.okta.redeem(&id_jag, deadline).await {
+                    // The cached ID-JAG was refused (expired early, revoked): start over from leg 1.
+                    Err(xaa::Error::Okta(e))
+                        if e.rejection().is_some_and(|r| r.restarts_from_leg1()) && !fresh =>
+                    {
+                        tracing::info!("cached ID-JAG refused at leg 2; running leg 1 again");
+                        self.id_jags.remove(&jag_key);
+                        let id_jag = self.id_jag(jag_key, id_token, deadline).await?;
+                        self.okta.redeem(&id_jag, deadline).await?
+                    }
+                    other => other?,
+                };
+                let expires_at = expiry(&grant);
+                Ok((grant.token, expires_at))
+            })
+            .await
+    }
+
+    async fn id_jag(
+        &self,
+        key: CacheKey,
+        id_token: &IdToken,
+        deadline: Deadline,
+    ) -> Result<IdJag, Error> {
+        self.id_jags
+            .get_or_try_fetch(key, || async {
+                let grant = self.okta.exchange(id_token, deadline).await?;
+                Ok((grant.token.clone(), expiry(&grant)))
+            })
+            .await
+    }
+}
+
+/// Unknown or absurd expiry means "do not cache": expiring now keeps it out.
+fn expiry<T>(grant: &Grant<T>) -> SystemTime {
+    grant
+        .expires_at
+        .and_then(|secs| UNIX_EPOCH.checked_add(Duration::from_secs(secs)))
+        .unwrap_or(UNIX_EPOCH)
+}
+
+async fn within<T>(
+    deadline: Deadline,
+    stage: &'static str,
+    work: impl Future<Output = Result<T, impl Into<Error>>>,
+) -> Result<T, Error> {
+    match deadline.instant() {
+        None => work.await.map_err(Into::into),
+        Some(deadline) => match tokio::time::timeout_at(deadline.into(), work).await {
+            Ok(result) => result.map_err(Into::into),
+            Err(_) => Err(Error::Timeout { stage }),
+        },
+    }
+}

@@ -1,0 +1,446 @@
+//! The agent's signing key: how a private JWK (or a one-key JWKS) becomes a key that
+//! signs client assertions.
+//!
+//! Key material lives only in zeroizing buffers and in `jsonwebtoken::EncodingKey`
+//! (itself zeroized on drop). No type here can print it.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use pkcs1::der::asn1::UintRef;
+use pkcs1::der::Encode;
+use serde::Deserialize;
+use thiserror::Error;
+use zeroize::Zeroizing;
+
+use crate::sensitive::ClientAssertion;
+
+/// Problems with the key or its secret. Messages name the problem, never the material.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum KeyError {
+    #[error("secret `{secret_id}` was not found; store the agent's private JWK there or fix AGENT_PRIVATE_KEY_SECRET_ID")]
+    SecretNotFound { secret_id: String },
+    #[error("secret `{secret_id}` could not be read ({code}); check the function's secretsmanager:GetSecretValue permission and the secret's KMS key")]
+    SecretUnreadable { secret_id: String, code: String },
+    #[error("secret `{secret_id}` has no SecretString; store the private JWK as text")]
+    SecretNotText { secret_id: String },
+    #[error("the secret is not a private JWK: {0}")]
+    Invalid(String),
+}
+
+fn invalid(reason: impl Into<String>) -> KeyError {
+    KeyError::Invalid(reason.into())
+}
+
+/// A parsed, ready-to-sign private key and the `kid` registered on the AI agent.
+#[derive(Clone)]
+pub struct SigningKey {
+    alg: Algorithm,
+    kid: String,
+    key: EncodingKey,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+// Only the fields we use; anything else in the JWK is ignored. All base64url values
+// are wiped when this struct is dropped.
+#[derive(Deserialize)]
+struct JwkFields {
+    kty: Option<String>,
+    kid: Option<String>,
+    alg: Option<String>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    crv: Option<String>,
+    n: Option<Zeroizing<String>>,
+    e: Option<Zeroizing<String>>,
+    d: Option<Zeroizing<String>>,
+    p: Option<Zeroizing<String>>,
+    q: Option<Zeroizing<String>>,
+    dp: Option<Zeroizing<String>>,
+    dq: Option<Zeroizing<String>>,
+    qi: Option<Zeroizing<String>>,
+    x: Option<Zeroizing<String>>,
+    y: Option<Zeroizing<String>>,
+}
+
+#[derive(Deserialize)]
+struct JwkSet {
+    keys: Vec<JwkFields>,
+}
+
+impl SigningKey {
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Parse a private JWK, or a JWKS holding exactly one private key. `expected_kid`
+    /// is `AGENT_KEY_ID`: it becomes the header `kid`, and a JWK that names a different
+    /// one is refused (Okta would answer "kid is invalid").
+    pub fn from_jwk_json(secret: &[u8], expected_kid: &str) -> Result<Self, KeyError> {
+        // Parse straight into zeroizing fields: no untyped copy of the key is kept.
+        serde_json::from_slice::<serde::de::IgnoredAny>(secret)
+            .map_err(|_| invalid("it is not valid JSON"))?;
+        let fields = match serde_json::from_slice::<JwkSet>(secret) {
+            Ok(set) => {
+                let count = set.keys.iter().filter(|k| k.d.is_some()).count();
+                match count {
+                    1 => set
+                        .keys
+                        .into_iter()
+                        .find(|k| k.d.is_some())
+                        .expect("counted one private key"),
+                    0 => {
+                        return Err(invalid(
+                            "the JWKS holds public keys only (no `d`); store the private key",
+                        ))
+                    }
+                    n => {
+                        return Err(invalid(format!(
+                            "the JWKS holds {n} private keys; keep exactly one"
+                        )))
+                    }
+                }
+            }
+            Err(_) => serde_json::from_slice::<JwkFields>(secret)
+                .map_err(|_| invalid("a JWK member is missing or has the wrong type"))?,
+        };
+        if let Some(kid) = &fields.kid {
+            if kid != expected_kid {
+                return Err(invalid(format!(
+                    "the JWK's kid `{kid}` differs from AGENT_KEY_ID `{expected_kid}`; they must be the key id registered on the AI agent"
+                )));
+            }
+        }
+        if let Some(u) = &fields.use_ {
+            if u != "sig" {
+                return Err(invalid(format!("the JWK's use is `{u}`, not `sig`")));
+            }
+        }
+        if fields.d.is_none() {
+            return Err(invalid(
+                "it is a public key only (no `d`); store the private JWK",
+            ));
+        }
+        let (alg, key) = match fields.kty.as_deref() {
+            Some("RSA") => (Algorithm::RS256, rsa_key(&fields)?),
+            Some("EC") => (Algorithm::ES256, ec_key(&fields)?),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "unsupported kty `{}`; use an RSA (RS256) or EC P-256 (ES256) key",
+                    crate::rejection::safe_code(other)
+                )))
+            }
+            None => return Err(invalid("`kty` is missing")),
+        };
+        if let Some(declared) = &fields.alg {
+            let expected = if alg == Algorithm::RS256 {
+                "RS256"
+            } else {
+                "ES256"
+            };
+            if declared != expected {
+                return Err(invalid(format!(
+                    "the JWK's alg `{}` is not {expected}; only RS256 (RSA) and ES256 (P-256) are used",
+                    crate::rejection::safe_code(declared)
+                )));
+            }
+        }
+        Ok(SigningKey {
+            alg,
+            kid: expected_kid.to_string(),
+            key,
+        })
+    }
+
+    /// Sign a compact JWS with our pinned algorithm and `kid`.
+    pub fn sign<T: serde::Serialize>(&self, claims: &T) -> Result<ClientAssertion, KeyError> {
+        let mut header = Header::new(self.alg);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some("JWT".into());
+        jsonwebtoken::encode(&header, claims, &self.key)
+            .map(ClientAssertion::new)
+            .map_err(|_| invalid("signing failed; the key is unusable"))
+    }
+
+    /// Raw signature over `message` (base64url), for known-answer tests.
+    pub fn sign_raw(&self, message: &[u8]) -> Result<String, KeyError> {
+        jsonwebtoken::crypto::sign(message, &self.key, self.alg)
+            .map_err(|_| invalid("signing failed; the key is unusable"))
+    }
+}
+
+fn b64(name: &str, value: &Option<Zeroizing<String>>) -> Result<Zeroizing<Vec<u8>>, KeyError> {
+    let text = value
+        .as_ref()
+        .ok_or_else(|| invalid(format!("`{name}` is missing")))?;
+    URL_SAFE_NO_PAD
+        .decode(text.trim_end_matches('=').as_bytes())
+        .map(Zeroizing::new)
+        .map_err(|_| invalid(format!("`{name}` is not base64url")))
+}
+
+fn rsa_key(f: &JwkFields) -> Result<EncodingKey, KeyError> {
+    let n = b64("n", &f.n)?;
+    let e = b64("e", &f.e)?;
+    let d = b64("d", &f.d)?;
+    let bits = modulus_bits(&n);
+    if bits < 2048 {
+        return Err(invalid(format!(
+            "the RSA key has {bits} bits; use 2048 bits or more"
+        )));
+    }
+    // Okta (and RFC 7518) want the CRT parameters; a key without them is refused rather
+    // than signed slowly.
+    let (p, q, dp, dq, qi) = (
+        b64("p", &f.p)?,
+        b64("q", &f.q)?,
+        b64("dp", &f.dp)?,
+        b64("dq", &f.dq)?,
+        b64("qi", &f.qi)?,
+    );
+    fn uint<'a>(name: &str, bytes: &'a [u8]) -> Result<UintRef<'a>, KeyError> {
+        UintRef::new(bytes).map_err(|_| invalid(format!("`{name}` is not a valid integer")))
+    }
+    let der = pkcs1::RsaPrivateKey {
+        modulus: uint("n", &n)?,
+        public_exponent: uint("e", &e)?,
+        private_exponent: uint("d", &d)?,
+        prime1: uint("p", &p)?,
+        prime2: uint("q", &q)?,
+        exponent1: uint("dp", &dp)?,
+        exponent2: uint("dq", &dq)?,
+        coefficient: uint("qi", &qi)?,
+        other_prime_infos: None,
+    }
+    .to_der()
+    .map(Zeroizing::new)
+    .map_err(|_| invalid("the RSA parameters could not be encoded"))?;
+    // Let aws-lc check that the parameters belong together before we trust the key.
+    aws_lc_rs::rsa::KeyPair::from_der(&der)
+        .map_err(|_| invalid("the RSA parameters are inconsistent"))?;
+    Ok(EncodingKey::from_rsa_der(&der))
+}
+
+fn modulus_bits(n: &[u8]) -> usize {
+    let n = match n.iter().position(|b| *b != 0) {
+        Some(i) => &n[i..],
+        None => return 0,
+    };
+    n.len() * 8 - n[0].leading_zeros() as usize
+}
+
+fn ec_key(f: &JwkFields) -> Result<EncodingKey, KeyError> {
+    match f.crv.as_deref() {
+        Some("P-256") => {}
+        _ => return Err(invalid("only the EC curve P-256 (ES256) is supported")),
+    }
+    let (x, y, d) = (b64("x", &f.x)?, b64("y", &f.y)?, b64("d", &f.d)?);
+    if x.len() != 32 || y.len() != 32 || d.len() != 32 {
+        return Err(invalid("P-256 coordinates and `d` must be 32 bytes each"));
+    }
+    let mut point = Vec::with_capacity(65);
+    point.push(0x04);
+    point.extend_from_slice(&x);
+    point.extend_from_slice(&y);
+    let pair = aws_lc_rs::signature::EcdsaKeyPair::from_private_key_and_public_key(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &d,
+        &point,
+    )
+    .map_err(|_| invalid("the EC private key does not match its public point"))?;
+    let pkcs8 = pair
+        .to_pkcs8v1()
+        .map_err(|_| invalid("the EC key could not be encoded"))?;
+    Ok(EncodingKey::from_ec_der(
+        Zeroizing::new(pkcs8.as_ref().to_vec()).as_slice(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RFC7520: &str = include_str!("../tests/fixtures/rfc7520-4.1.json");
+
+    fn rfc_jwk() -> serde_json::Value {
+        let v: serde_json::Value = serde_json::from_str(RFC7520).unwrap();
+        v["jwk"].clone()
+    }
+
+    const KID: &str = "bilbo.baggins@hobbiton.example";
+
+    #[test]
+    fn rs256_signer_reproduces_rfc7520_section_4_1_byte_for_byte() {
+        let v: serde_json::Value = serde_json::from_str(RFC7520).unwrap();
+        let key = SigningKey::from_jwk_json(v["jwk"].to_string().as_bytes(), KID).unwrap();
+        let input = format!(
+            "{}.{}",
+            v["protected"].as_str().unwrap(),
+            v["payload"].as_str().unwrap()
+        );
+        assert_eq!(
+            key.sign_raw(input.as_bytes()).unwrap(),
+            v["signature"].as_str().unwrap()
+        );
+    }
+
+    #[test]
+    fn a_jwks_with_exactly_one_private_key_is_accepted() {
+        let mut public = rfc_jwk();
+        for f in ["d", "p", "q", "dp", "dq", "qi"] {
+            public.as_object_mut().unwrap().remove(f);
+        }
+        let jwks = serde_json::json!({"keys": [public, rfc_jwk()]});
+        assert_eq!(
+            SigningKey::from_jwk_json(jwks.to_string().as_bytes(), KID)
+                .unwrap()
+                .algorithm(),
+            Algorithm::RS256
+        );
+        let two = serde_json::json!({"keys": [rfc_jwk(), rfc_jwk()]});
+        assert_eq!(
+            SigningKey::from_jwk_json(two.to_string().as_bytes(), KID).unwrap_err(),
+            invalid("the JWKS holds 2 private keys; keep exactly one")
+        );
+    }
+
+    fn refusal(mutate: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>)) -> String {
+        let mut jwk = rfc_jwk();
+        mutate(jwk.as_object_mut().unwrap());
+        SigningKey::from_jwk_json(jwk.to_string().as_bytes(), KID)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn bad_keys_are_refused_without_echoing_material() {
+        let d = rfc_jwk()["d"].as_str().unwrap().to_string();
+        let cases: Vec<(String, &str)> = vec![
+            (
+                refusal(|j| {
+                    j.remove("d");
+                }),
+                "public key only",
+            ),
+            (
+                refusal(|j| {
+                    j.insert("kty".into(), "oct".into());
+                }),
+                "unsupported kty `oct`",
+            ),
+            (
+                refusal(|j| {
+                    j.remove("kty");
+                }),
+                "`kty` is missing",
+            ),
+            (
+                refusal(|j| {
+                    j.insert("d".into(), "!!not base64!!".into());
+                }),
+                "`d` is not base64url",
+            ),
+            (
+                refusal(|j| {
+                    j.insert("kid".into(), "other".into());
+                }),
+                "differs from AGENT_KEY_ID",
+            ),
+            (
+                refusal(|j| {
+                    j.insert("alg".into(), "HS256".into());
+                }),
+                "alg `HS256` is not RS256",
+            ),
+            (
+                refusal(|j| {
+                    j.insert("use".into(), "enc".into());
+                }),
+                "use is `enc`",
+            ),
+            (
+                refusal(|j| {
+                    j.insert("q".into(), j["p"].clone());
+                }),
+                "inconsistent",
+            ),
+            (
+                refusal(|j| {
+                    let n = j["n"].as_str().unwrap()[..168].to_string();
+                    j.insert("n".into(), n.into());
+                }),
+                "has 1008 bits; use 2048 bits or more",
+            ),
+        ];
+        for (message, expected) in cases {
+            assert!(
+                message.contains(expected),
+                "{message:?} should contain {expected:?}"
+            );
+            assert!(
+                !message.contains(&d[..20]),
+                "key material leaked: {message}"
+            );
+        }
+        assert!(SigningKey::from_jwk_json(b"not json", KID)
+            .unwrap_err()
+            .to_string()
+            .contains("not valid JSON"));
+    }
+
+    #[test]
+    fn an_ec_p256_key_signs_and_verifies_with_its_public_key() {
+        let pair = aws_lc_rs::signature::EcdsaKeyPair::generate(
+            &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        )
+        .unwrap();
+        use aws_lc_rs::encoding::AsBigEndian;
+        use aws_lc_rs::signature::KeyPair;
+        let public = pair.public_key().as_ref().to_vec();
+        let d = pair.private_key().as_be_bytes().unwrap();
+        let b = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        let jwk = serde_json::json!({"kty":"EC","crv":"P-256","kid":"ec-1","x":b(&public[1..33]),"y":b(&public[33..]),"d":b(d.as_ref())});
+        let key = SigningKey::from_jwk_json(jwk.to_string().as_bytes(), "ec-1").unwrap();
+        assert_eq!(key.algorithm(), Algorithm::ES256);
+        let token = key.sign(&serde_json::json!({"sub":"x"})).unwrap();
+        let decoding =
+            jsonwebtoken::DecodingKey::from_ec_components(&b(&public[1..33]), &b(&public[33..]))
+                .unwrap();
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
+        validation.required_spec_claims.clear();
+        validation.validate_exp = false;
+        let data =
+            jsonwebtoken::decode::<serde_json::Value>(token.expose(), &decoding, &validation)
+                .unwrap();
+        assert_eq!(data.header.kid.as_deref(), Some("ec-1"));
+        assert_eq!(data.claims["sub"], "x");
+        // A mismatched public point is refused.
+        let mut wrong = jwk.clone();
+        wrong["x"] = b(&[7u8; 32]).into();
+        assert!(SigningKey::from_jwk_json(wrong.to_string().as_bytes(), "ec-1").is_err());
+    }
+
+    #[test]
+    fn signing_key_debug_prints_no_material() {
+        let key = SigningKey::from_jwk_json(rfc_jwk().to_string().as_bytes(), KID).unwrap();
+        assert_eq!(
+            format!("{key:?}"),
+            "SigningKey { alg: RS256, kid: \"bilbo.baggins@hobbiton.example\", key: \"<redacted>\" }"
+        );
+    }
+}

@@ -1,0 +1,184 @@
+//! Token endpoint successes: strict parsing of what each grant must return.
+
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::rejection::{safe_code, Leg, OktaError};
+
+pub const ID_JAG_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id-jag";
+
+#[derive(Deserialize)]
+struct TokenBody {
+    access_token: Option<Zeroizing<String>>,
+    token_type: Option<String>,
+    expires_in: Option<serde_json::Value>,
+    issued_token_type: Option<String>,
+    scope: Option<String>,
+}
+
+/// A token as returned by one leg.
+pub struct Issued {
+    pub token: Zeroizing<String>,
+    pub expires_in: Option<u64>,
+    pub scope: Option<String>,
+}
+
+/// Parse a 2xx token response. `expect_id_jag` selects leg 1's rules.
+pub fn parse_success(leg: Leg, body: &[u8]) -> Result<Issued, OktaError> {
+    let protocol = |reason: &str| OktaError::Protocol {
+        leg,
+        reason: reason.to_string(),
+    };
+    let parsed: TokenBody = serde_json::from_slice(body)
+        .map_err(|_| protocol("the body is not a JSON token response"))?;
+    let token = parsed
+        .access_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| protocol("`access_token` is missing or empty"))?;
+    match leg {
+        // issued_token_type is the real check; token_type varies (N_A, Bearer) in Okta's own examples.
+        Leg::TokenExchange => match parsed.issued_token_type.as_deref() {
+            Some(ID_JAG_TOKEN_TYPE) => {}
+            Some(other) => {
+                return Err(protocol(&format!(
+                    "issued_token_type is `{}`, not the ID-JAG type",
+                    safe_code(other)
+                )))
+            }
+            None => return Err(protocol("`issued_token_type` is missing")),
+        },
+        // Any token_type is accepted (Okta's examples vary), except a sender-constrained
+        // DPoP token: we send no DPoP proof, so one cannot be forwarded as a bearer token.
+        Leg::JwtBearer => {
+            if let Some(tt) = parsed.token_type.as_deref() {
+                if tt.eq_ignore_ascii_case("dpop") {
+                    return Err(protocol(
+                        "token_type is `DPoP`; a sender-constrained token cannot be forwarded to the agent",
+                    ));
+                }
+            }
+        }
+    }
+    let expires_in = match parsed.expires_in {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::Number(n)) => Some(
+            n.as_u64()
+                .ok_or_else(|| protocol("`expires_in` is not a whole number of seconds"))?,
+        ),
+        // Some servers send numbers as strings; accept digits only.
+        Some(serde_json::Value::String(s)) => Some(
+            s.parse()
+                .map_err(|_| protocol("`expires_in` is not a whole number of seconds"))?,
+        ),
+        Some(_) => return Err(protocol("`expires_in` is not a whole number of seconds")),
+    };
+    Ok(Issued {
+        token,
+        expires_in,
+        scope: parsed.scope,
+    })
+}
+
+impl std::fmt::Debug for Issued {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Issued")
+            .field("token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// Claims of a JWT, decoded without verifying the signature (`jsonwebtoken`'s
+/// `insecure_decode`). Only for values whose worst case is a wasted call (expiry, a
+/// log id), never for trust decisions.
+pub fn unverified_claims(jwt: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    jsonwebtoken::dangerous::insecure_decode::<serde_json::Map<String, serde_json::Value>>(jwt)
+        .ok()
+        .map(|data| data.claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    #[test]
+    fn leg1_success_requires_the_id_jag_token_type_but_any_token_type() {
+        for tt in ["N_A", "Bearer"] {
+            let body = format!(
+                r#"{{"issued_token_type":"{ID_JAG_TOKEN_TYPE}","access_token":"jag","token_type":"{tt}","expires_in":300}}"#
+            );
+            let issued = parse_success(Leg::TokenExchange, body.as_bytes()).unwrap();
+            assert_eq!(
+                (issued.token.as_str(), issued.expires_in),
+                ("jag", Some(300))
+            );
+        }
+        let missing_expiry =
+            format!(r#"{{"issued_token_type":"{ID_JAG_TOKEN_TYPE}","access_token":"jag"}}"#);
+        assert_eq!(
+            parse_success(Leg::TokenExchange, missing_expiry.as_bytes())
+                .unwrap()
+                .expires_in,
+            None
+        );
+        let wrong = r#"{"issued_token_type":"urn:ietf:params:oauth:token-type:access_token","access_token":"x"}"#;
+        assert_eq!(
+            parse_success(Leg::TokenExchange, wrong.as_bytes())
+                .unwrap_err()
+                .kind(),
+            "OktaProtocolError"
+        );
+        assert!(parse_success(Leg::TokenExchange, br#"{"access_token":"x"}"#).is_err());
+        assert!(parse_success(Leg::TokenExchange, b"<html>").is_err());
+    }
+
+    #[test]
+    fn leg2_success_accepts_any_token_type_but_dpop() {
+        let ok = parse_success(
+            Leg::JwtBearer,
+            br#"{"token_type":"Bearer","expires_in":3600,"access_token":"at","scope":"xaa:read"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.token.as_str(), ok.expires_in, ok.scope.as_deref()),
+            ("at", Some(3600), Some("xaa:read"))
+        );
+        for tt in ["bearer", "N_A"] {
+            let body = format!(r#"{{"token_type":"{tt}","access_token":"at"}}"#);
+            assert_eq!(
+                parse_success(Leg::JwtBearer, body.as_bytes())
+                    .unwrap()
+                    .token
+                    .as_str(),
+                "at"
+            );
+        }
+        assert!(parse_success(
+            Leg::JwtBearer,
+            br#"{"token_type":"DPoP","access_token":"at"}"#
+        )
+        .is_err());
+        assert!(parse_success(
+            Leg::JwtBearer,
+            br#"{"token_type":"Bearer","access_token":""}"#
+        )
+        .is_err());
+        assert!(parse_success(
+            Leg::JwtBearer,
+            br#"{"token_type":"Bearer","access_token":"a","expires_in":-5}"#
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn unverified_claims_decode_the_payload_only() {
+        let payload = URL_SAFE_NO_PAD.encode(br#"{"exp":42,"sub":"00u1"}"#);
+        let claims = unverified_claims(&format!("eyJhbGciOiJSUzI1NiJ9.{payload}.s")).unwrap();
+        assert_eq!(claims["exp"], 42);
+        assert!(unverified_claims("a.b").is_none());
+        assert!(unverified_claims(&format!("eyJhbGciOiJSUzI1NiJ9.{payload}.s.x")).is_none());
+        assert!(unverified_claims(&format!("not-a-header.{payload}.s")).is_none());
+    }
+}

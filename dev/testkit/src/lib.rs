@@ -1,0 +1,24 @@
+//! Test helpers shared by every member's tests, instead of a copy per test folder.
+//!
+//! - `frames`: Bedrock event-stream frames and SDK responses carrying them
+//! - `fakes`: a scripted Okta token endpoint, a fixed key source, an echoing agent
+//! - `moto`: AWS's Secrets Manager emulator as a child process (from the project venv)
+//! - `stack`: devstack + moto together, the function's environment, `events/`
+
+mod fakes;
+mod frames;
+mod moto;
+mod stack;
+
+pub use fakes::*;
+pub use frames::*;
+pub use moto::*;
+pub use stack::*;
+
+/// The workspace root (where `events/`, `.venv/` and the Makefile are).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("the workspace root exists")
+}
