@@ -52,8 +52,8 @@ fi
 # features (aws-sdk test-util, ...) would otherwise be unified into the Lambda binary.
 say "release builds: xaa-bridge, examples/hello_floor, lambda-bench"
 cargo build --release --bin xaa-bridge
-cargo build --release --example hello_floor
-cargo build --release -p devstack --bin lambda-bench
+cargo build --release -p xaa-bridge --example hello_floor
+cargo build --release -p bench --bin lambda-bench
 BRIDGE="$TARGET_DIR/release/xaa-bridge"
 FLOOR="$TARGET_DIR/release/examples/hello_floor"
 DRIVER="$TARGET_DIR/release/lambda-bench"
@@ -63,7 +63,7 @@ for b in "$BRIDGE" "$FLOOR" "$DRIVER"; do [[ -x "$b" ]] || die "missing $b"; don
 say "criterion: cargo bench --bench hot_paths"
 CRITERION_ARGS=()
 [[ "$QUICK" == 1 ]] && CRITERION_ARGS=(-- --warm-up-time 0.5 --measurement-time 1)
-cargo bench --bench hot_paths "${CRITERION_ARGS[@]}" 2>&1 | tee "$WORK/criterion.log"
+cargo bench -p xaa-bridge-core --bench hot_paths "${CRITERION_ARGS[@]}" 2>&1 | tee "$WORK/criterion.log"
 # The bench prints a ratio table after criterion's own report: from its header to the end.
 awk '/^benchmark +ours +baseline +ratio/ {on=1} on' "$WORK/criterion.log" >"$WORK/criterion-ratios.txt"
 [[ -s "$WORK/criterion-ratios.txt" ]] || echo "(no ratio lines found; see $WORK/criterion.log)" >"$WORK/criterion-ratios.txt"
@@ -116,7 +116,7 @@ MODE="full"; [[ "$QUICK" == 1 ]] && MODE="quick (BENCH_QUICK=1)"
   echo
   echo "## xaa-bridge against the floor"
   echo
-  echo "The floor is \`examples/hello_floor.rs\`: a \`lambda_runtime\` function answering"
+  echo "The floor is \`bins/bridge-lambda/examples/hello_floor.rs\`: a \`lambda_runtime\` function answering"
   echo "\`{\"answer\": \"ok\"}\`, built in the same run with the same release profile. Both run as"
   echo "Lambda runs them: spawned with a Lambda environment, talking to the Runtime API emulator"
   echo "(\`devstack::runtime_api\`), one invocation at a time. xaa-bridge talks to devstack's Okta and"

@@ -12,8 +12,12 @@ pub struct Moto {
 
 impl Moto {
     pub fn start() -> Moto {
-        let bin = std::env::var("MOTO_SERVER_BIN")
-            .unwrap_or_else(|_| format!("{}/.venv/bin/moto_server", crate::workspace_root().display()));
+        let bin = std::env::var("MOTO_SERVER_BIN").unwrap_or_else(|_| {
+            format!(
+                "{}/.venv/bin/moto_server",
+                crate::workspace_root().display()
+            )
+        });
         assert!(
             std::path::Path::new(&bin).exists(),
             "moto_server not found at {bin}: run `make setup` (or set MOTO_SERVER_BIN)"
@@ -75,14 +79,16 @@ impl Moto {
         timeout: Duration,
     ) -> Result<Moto, String> {
         let out = std::fs::File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
-        let err = out.try_clone().map_err(|e| format!("{}: {e}", log.display()))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| format!("{}: {e}", log.display()))?;
+        let env = std::env::vars()
+            .filter(|(k, _)| k == "PATH" || k == "HOME" || k.starts_with("LC_") || k == "LANG");
         let port = free_port();
         let child = std::process::Command::new(bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env_clear()
-            .envs(std::env::vars().filter(|(k, _)| {
-                k == "PATH" || k == "HOME" || k.starts_with("LC_") || k == "LANG"
-            }))
+            .envs(env)
             .stdin(std::process::Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -135,4 +141,3 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
-

@@ -1,0 +1,344 @@
+//! The markdown report: the figures beside the floor and the targets, then notes on
+//! the samples, the load, any missed target and the one-time cost of a new process.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use crate::phases::{InitFigures, MainFigures};
+use crate::stats::{mb, met, ms, ratio, thousands, MB};
+use crate::Args;
+
+fn size_of(path: Option<&PathBuf>) -> Option<u64> {
+    std::fs::metadata(path?).ok().map(|m| m.len())
+}
+
+pub fn report(args: &Args, init: &InitFigures, m: &MainFigures, load: &(String, String)) -> String {
+    let mut t = String::new();
+    let mut row = |cells: [&str; 6]| {
+        let _ = writeln!(t, "| {} |", cells.join(" | "));
+    };
+    row(["figure", "xaa-bridge", "floor", "ratio", "target", "met?"]);
+    row(["---", "---:", "---:", "---:", "---", "---"]);
+
+    // Init.
+    let (b, fl) = (init.bridge.p50(), init.floor.p50());
+    row([
+        &format!(
+            "init, spawn to first `/next`, incl. Secrets Manager (p50 of {} runs)",
+            init.bridge.len()
+        ),
+        &ms(b),
+        &ms(fl),
+        &ratio(b, fl),
+        "–",
+        "–",
+    ]);
+    let sm = init.secrets_manager.p50();
+    row([
+        "Secrets Manager round trip during init (moto on loopback, p50)",
+        &ms(sm),
+        "–",
+        "–",
+        "reported separately",
+        "–",
+    ]);
+    let without = init.bridge_without_sm.p50();
+    let over = without - fl;
+    row([
+        "init without the Secrets Manager round trip (p50)",
+        &ms(without),
+        &ms(fl),
+        &ratio(without, fl),
+        "≤ floor + 15 ms",
+        &met(over <= 15.0, || format!("{} over the floor", ms(over))),
+    ]);
+    let bundle = init.one_bundle_without_sm.p50();
+    if init.one_bundle_without_sm.len() > 0 {
+        row([
+            "… the same with a one-file trust store (`SSL_CERT_FILE` only, as on AL2023)",
+            &ms(bundle),
+            &ms(fl),
+            &ratio(bundle, fl),
+            "≤ floor + 15 ms",
+            &met(bundle - fl <= 15.0, || {
+                format!("{} over the floor", ms(bundle - fl))
+            }),
+        ]);
+    }
+    let (bf, ff) = (
+        init.bridge_first_invoke.p50(),
+        init.floor_first_invoke.p50(),
+    );
+    row([
+        "first invocation of a fresh process (p50)",
+        &ms(bf),
+        &ms(ff),
+        &ratio(bf, ff),
+        "–",
+        "–",
+    ]);
+
+    // Latency.
+    let cold_per = m.cold_okta_calls as f64 / m.cold.len().max(1) as f64;
+    row([
+        &format!(
+            "cold path p50 ({} users: leg 1 + leg 2 + agent)",
+            thousands(m.cold.len())
+        ),
+        &ms(m.cold.p50()),
+        &ms(m.floor.p50()),
+        &ratio(m.cold.p50(), m.floor.p50()),
+        "–",
+        "–",
+    ]);
+    row([
+        "cold path p99",
+        &ms(m.cold.p99()),
+        &ms(m.floor.p99()),
+        &ratio(m.cold.p99(), m.floor.p99()),
+        "–",
+        "–",
+    ]);
+    row([
+        "Okta token calls per cold invocation",
+        &format!("{cold_per:.3}"),
+        "–",
+        "–",
+        "2 (leg 1 + leg 2)",
+        "–",
+    ]);
+    row([
+        &format!(
+            "warm path p50 ({} invocations, cached token)",
+            thousands(m.warm.len())
+        ),
+        &ms(m.warm.p50()),
+        &ms(m.floor.p50()),
+        &ratio(m.warm.p50(), m.floor.p50()),
+        "–",
+        "–",
+    ]);
+    row([
+        "warm path p99",
+        &ms(m.warm.p99()),
+        &ms(m.floor.p99()),
+        &ratio(m.warm.p99(), m.floor.p99()),
+        "–",
+        "–",
+    ]);
+    row([
+        "bare InvokeAgent on the Bedrock stand-in, p50 / p99",
+        &format!("{} / {}", ms(m.bare_agent.p50()), ms(m.bare_agent.p99())),
+        "–",
+        "–",
+        "–",
+        "–",
+    ]);
+    row([
+        "warm-path overhead p50 (ours − floor − bare agent, per invocation)",
+        &ms(m.overhead.p50()),
+        "–",
+        "–",
+        "–",
+        "–",
+    ]);
+    let p99 = m.overhead.p99();
+    row([
+        "warm-path overhead p99",
+        &ms(p99),
+        "–",
+        "–",
+        "< 1 ms",
+        &met(p99 < 1.0, || format!("{} over", ms(p99 - 1.0))),
+    ]);
+    let warm_calls = m.warm_okta_calls as f64 / m.warm.len().max(1) as f64;
+    row([
+        "Okta token calls per warm invocation",
+        &format!(
+            "{warm_calls:.3} ({} in {})",
+            m.warm_okta_calls,
+            thousands(m.warm.len())
+        ),
+        "–",
+        "–",
+        "0",
+        &met(m.warm_okta_calls == 0, || {
+            format!("{} calls", m.warm_okta_calls)
+        }),
+    ]);
+
+    // Memory.
+    let kb = |v: Option<u64>| v.map(|kb| kb * 1024);
+    let (bh, fh) = (kb(m.bridge_hwm_kb), kb(m.floor_hwm_kb));
+    row([
+        &format!(
+            "peak RSS (VmHWM) after {} invocations by {} users",
+            thousands(args.invocations),
+            thousands(args.users)
+        ),
+        &bh.map_or("?".into(), mb),
+        &fh.map_or("?".into(), mb),
+        &match (bh, fh) {
+            (Some(b), Some(f)) => ratio(b as f64, f as f64),
+            _ => "–".into(),
+        },
+        "< 32 MB",
+        &bh.map_or("?".into(), |b| {
+            met((b as f64) < 32.0 * MB, || {
+                format!("{} over", mb(b - 32_000_000))
+            })
+        }),
+    ]);
+
+    // Sizes.
+    let arm = (
+        size_of(args.arm64_bridge.as_ref()),
+        size_of(args.arm64_floor.as_ref()),
+    );
+    match arm {
+        (Some(b), floor) => row([
+            "stripped arm64 binary (cargo lambda build --release --arm64)",
+            &mb(b),
+            &floor.map_or("?".into(), mb),
+            &floor.map_or("–".into(), |f| ratio(b as f64, f as f64)),
+            "< 12 MB",
+            &met((b as f64) < 12.0 * MB, || {
+                format!("{} over", mb(b - 12_000_000))
+            }),
+        ]),
+        (None, _) => row([
+            "stripped arm64 binary",
+            &args.arm64_note,
+            "–",
+            "–",
+            "< 12 MB",
+            "not measured",
+        ]),
+    }
+    let host = (size_of(Some(&args.bridge)), size_of(Some(&args.floor)));
+    if let (Some(b), Some(f)) = host {
+        row([
+            "host release binary (x86_64, stripped by the release profile)",
+            &mb(b),
+            &mb(f),
+            &ratio(b as f64, f as f64),
+            "–",
+            "–",
+        ]);
+    }
+
+    let _ = writeln!(
+        t,
+        "\nMB = 10^6 bytes. Latencies are from the driver queueing the event on the Runtime API \
+         emulator to the function posting its answer. Samples: init {} + {} runs, cold {}, warm {}, \
+         floor {}, bare agent {}. Bedrock calls made by xaa-bridge in the warm phase: {} for {} \
+         invocations. xaa-bridge RSS at the end: {}.",
+        init.bridge.len(),
+        init.floor.len(),
+        m.cold.len(),
+        m.warm.len(),
+        m.floor.len(),
+        m.bare_agent.len(),
+        m.warm_agent_calls,
+        m.warm.len(),
+        kb(m.bridge_rss_kb).map_or("?".into(), mb),
+    );
+    let _ = writeln!(
+        t,
+        "Init spread (min / p50 / max): xaa-bridge {} / {} / {}, floor {} / {} / {}, \
+         Secrets Manager {} / {} / {}. Overhead as p99(ours) − p99(floor) − p99(bare agent): {}.",
+        ms(init.bridge.pct(0.0)),
+        ms(init.bridge.p50()),
+        ms(init.bridge.pct(100.0)),
+        ms(init.floor.pct(0.0)),
+        ms(init.floor.p50()),
+        ms(init.floor.pct(100.0)),
+        ms(init.secrets_manager.pct(0.0)),
+        ms(init.secrets_manager.p50()),
+        ms(init.secrets_manager.pct(100.0)),
+        ms(m.warm.p99() - m.floor.p99() - m.bare_agent.p99()),
+    );
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let _ = writeln!(
+        t,
+        "Load average (1, 5, 15 min) when the driver started: {}; when it finished: {}; {cpus} CPUs \
+         shared by the driver, devstack, moto and both functions.",
+        load.0, load.1
+    );
+
+    let mut why = Vec::new();
+    if over > 15.0 {
+        let bundle_note = if init.one_bundle_without_sm.len() > 0 {
+            format!(
+                " With the trust store cut to one bundle file it is {} over the floor, so reading \
+                 this host's certificate directory accounts for about {}.",
+                ms(bundle - fl),
+                ms(without - bundle)
+            )
+        } else {
+            String::new()
+        };
+        why.push(format!(
+            "**Init** is {} over the floor without the Secrets Manager round trip (target 15 ms).{bundle_note} \
+             Known contributors (profiled with perf and strace): the system trust store is read and \
+             parsed twice at start-up, once by reqwest's rustls-platform-verifier and once by the AWS \
+             SDK's hyper-rustls (both through rustls-native-certs); building the AWS config and two SDK \
+             clients; parsing and checking the RSA key.",
+            ms(over)
+        ));
+    }
+    if p99 >= 1.0 {
+        why.push(format!(
+            "**Warm-path overhead p99** is {} (target < 1 ms); its p50 is {}. The tail is scheduling: \
+             {cpus} CPUs run the driver, devstack, both functions and whatever else runs on the machine \
+             (load average {} at the start, {} at the end), and each invocation hops between tokio \
+             threads of several processes.",
+            ms(p99),
+            ms(m.overhead.p50()),
+            load.0,
+            load.1
+        ));
+    }
+    if m.warm_okta_calls > 0 {
+        why.push(format!(
+            "**Okta calls on the warm path**: {} token calls in {} warm invocations; the token cache missed.",
+            m.warm_okta_calls,
+            m.warm.len()
+        ));
+    }
+    if let Some(b) = bh.filter(|b| (*b as f64) >= 32.0 * MB) {
+        why.push(format!(
+            "**Peak RSS** is {} (target < 32 MB); the floor's is {}.",
+            mb(b),
+            fh.map_or("?".into(), mb)
+        ));
+    }
+    if let Some(b) = arm.0.filter(|b| (*b as f64) >= 12.0 * MB) {
+        why.push(format!(
+            "**arm64 binary** is {} (target < 12 MB); the floor's is {}.",
+            mb(b),
+            arm.1.map_or("?".into(), mb)
+        ));
+    }
+    if !why.is_empty() {
+        let _ = writeln!(t, "\n### Where a target is missed\n");
+        for w in why {
+            let _ = writeln!(t, "- {w}");
+        }
+    }
+    let extra = bf - m.cold.p50();
+    let _ = writeln!(
+        t,
+        "\n### One-time cost in a new process\n\n\
+         The first invocation of a fresh process takes {} (p50), {} more than a cold invocation in a \
+         process that has served one. perf attributes most of it to aws-lc's one-time CPU jitter \
+         entropy collection (`jent_*`), paid at the first use of randomness (here most likely the \
+         RSA blinding of the first client assertion signature). On loopback everything is plain HTTP, so that lands in \
+         the first invocation; in AWS the Secrets Manager call is HTTPS, so its TLS handshake pays it \
+         during init instead. aws-lc-sys can be built without it (`AWS_LC_SYS_NO_JITTER_ENTROPY=1`), \
+         at the price of relying on the OS entropy source alone.",
+        ms(bf),
+        ms(extra)
+    );
+    t
+}
