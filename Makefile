@@ -27,7 +27,7 @@ SAM_ENV       := $(TOOLS_ENV) AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-$(AWS_R
                  SAM_CLI_TELEMETRY=0 SAM_CLI_DISABLE_UPDATE_CHECK=1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup fmt lint test build invoke validate deploy demo bench ci clean-venv
+.PHONY: help setup fmt lint test build agentcore-build agentcore-image invoke validate deploy demo demo-agentcore bench ci clean-venv
 
 help: ## List the targets
 	@echo "xaa-bridge make targets:"
@@ -71,6 +71,14 @@ build: setup ## Release build for Lambda (arm64, via cargo-lambda + zig) -> targ
 	@rustup target list --installed 2>/dev/null | grep -qx "$(ARM64_TARGET)" || rustup target add "$(ARM64_TARGET)"
 	$(TOOLS_ENV) cargo-lambda lambda build --release --arm64 --bin $(LAMBDA_BIN)
 
+agentcore-build: setup ## Release arm64 build of the AgentCore front door -> target/lambda/xaa-bridge-agentcore/bootstrap
+	@rustup target list --installed 2>/dev/null | grep -qx "$(ARM64_TARGET)" || rustup target add "$(ARM64_TARGET)"
+	$(TOOLS_ENV) cargo-lambda lambda build --release --arm64 --bin xaa-bridge-agentcore
+	@ls -l target/lambda/xaa-bridge-agentcore/bootstrap
+
+agentcore-image: agentcore-build ## Build the ARM64 container image (needs docker or podman with buildx)
+	docker buildx build --platform linux/arm64 -t xaa-bridge-agentcore:latest --load .
+
 invoke: setup ## Send EVENT (default events/valid.json) to a running `cargo lambda watch` on INVOKE_PORT
 	$(TOOLS_ENV) cargo-lambda lambda invoke $(LAMBDA_BIN) --invoke-address $(INVOKE_ADDR) --invoke-port $(INVOKE_PORT) --data-file $(EVENT)
 
@@ -85,16 +93,20 @@ deploy: setup ## sam build && sam deploy --guided (needs AWS credentials)
 demo: ## The whole chain offline: devstack + moto + cargo lambda watch + invoke
 	bash scripts/demo.sh
 
+demo-agentcore: ## The hosted chain offline: devstack + moto + xaa-bridge-agentcore + POST /invocations
+	DEMO_FRONT=agentcore bash scripts/demo.sh
+
 bench: ## Benchmarks (scripts/bench.sh)
 	@if [ -f scripts/bench.sh ]; then bash scripts/bench.sh; else echo "bench: scripts/bench.sh is not written yet"; fi
 
-ci: ## What CI runs: setup fmt lint test validate demo
+ci: ## What CI runs: setup fmt lint test validate demo demo-agentcore
 	$(MAKE) --no-print-directory setup
 	$(MAKE) --no-print-directory fmt
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test
 	$(MAKE) --no-print-directory validate
 	$(MAKE) --no-print-directory demo
+	$(MAKE) --no-print-directory demo-agentcore
 
 clean-venv: ## Remove .venv (the next setup reinstalls)
 	rm -rf "$(VENV)"

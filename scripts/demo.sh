@@ -6,6 +6,9 @@
 #        |  leg 1 token exchange, leg 2 JWT bearer, InvokeAgent      |
 #   cargo lambda watch (runs the real xaa-bridge binary) <-- cargo lambda invoke (event)
 #
+# DEMO_FRONT=agentcore (make demo-agentcore) runs the AgentCore Runtime front door instead:
+#   xaa-bridge-agentcore on loopback <-- POST /invocations with AgentCore's session header
+#
 # Everything it starts is stopped by PID (process group) on exit, error or Ctrl-C.
 # Knobs (environment): DEMO_PROMPT, DEMO_USER, DEMO_TIMEOUT (seconds per readiness wait),
 # DEMO_KEEP=1 (keep .demo/run.* and its logs; they hold the demo's private key).
@@ -24,6 +27,8 @@ WAIT="${DEMO_TIMEOUT:-60}"
 EXPECT="You are signed in as"
 SECRET_NAME="xaa-bridge/demo/agent-private-jwk"
 LOOPBACK=127.0.0.1
+FRONT="${DEMO_FRONT:-lambda}"
+[[ "$FRONT" == lambda || "$FRONT" == agentcore ]] || { echo "DEMO_FRONT must be lambda or agentcore" >&2; exit 2; }
 
 # ---------- output helpers ----------
 if [[ -t 1 ]]; then B=$'\e[1m'; G=$'\e[32m'; R=$'\e[31m'; D=$'\e[2m'; N=$'\e[0m'; else B= G= R= D= N=; fi
@@ -110,6 +115,7 @@ wait_file() { # path pid name
 # The function's own log lines from `cargo lambda watch` output: what follows
 # "Running `...xaa-bridge`", without cargo-lambda's own INFO chatter; long lines cut.
 lambda_lines() {
+  if [[ "$FRONT" == agentcore ]]; then cat "$1"; return; fi
   awk '/Running `.*xaa-bridge`/ {on=1; next} on' "$1" \
     | grep -vE 'action constructed|outcome resolved|terminating lambda|run\{config=|spawning|process group|concurrency-tokio|^\s*$' \
     | sed -E 's/Lambda runtime invoke\{[^}]*\}:invocation\{[^}]*\}: //'
@@ -132,12 +138,12 @@ SETTINGS="$RUN_DIR/settings.json"
 # ---------- 2. build ----------
 # Built per package so that `cargo lambda watch` (which builds the xaa-bridge package
 # alone) finds its artifacts ready instead of recompiling with other unified features.
-say "build: xaa-bridge, get-id-token, devstack (dev profile)"
+say "build: xaa-bridge, xaa-bridge-agentcore, get-id-token, devstack (dev profile)"
 cargo build --quiet -p xaa-bridge --bins
-cargo build --quiet -p devstack --bins
+cargo build --quiet -p xaa-bridge-agentcore -p get-id-token -p devstack --bins
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 BIN="$TARGET_DIR/debug"
-for b in devstack get-id-token xaa-bridge; do [[ -x "$BIN/$b" ]] || die "missing binary $BIN/$b"; done
+for b in devstack get-id-token xaa-bridge xaa-bridge-agentcore; do [[ -x "$BIN/$b" ]] || die "missing binary $BIN/$b"; done
 step_done "build (cargo build)"
 
 # ---------- 3. devstack ----------
@@ -222,20 +228,46 @@ LAMBDA_ENV=(
 )
 # KEY='VALUE' lines (cargo lambda reads them dotenv-style; a scope may hold spaces).
 for kv in "${LAMBDA_ENV[@]}"; do printf "%s='%s'\n" "${kv%%=*}" "${kv#*=}"; done >"$ENV_FILE"
-# The function also inherits watch's environment: keep the user's AWS profile out of it.
-start lambda env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL \
-  "${LAMBDA_ENV[@]}" \
-  cargo lambda watch --invoke-address "$LOOPBACK" --invoke-port "$INVOKE_PORT" \
-  --ignore-changes --env-file "$ENV_FILE" --bin xaa-bridge
-WATCH_PID=$LAST_PID
-wait_port "$LOOPBACK" "$INVOKE_PORT" "$WATCH_PID" "cargo lambda watch"
-echo "    runtime API on $LOOPBACK:$INVOKE_PORT"
-step_done "cargo lambda watch ready"
+if [[ "$FRONT" == agentcore ]]; then
+  # The container binary, as AgentCore Runtime starts it, on a loopback port.
+  start lambda env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL \
+    "${LAMBDA_ENV[@]}" "BIND_ADDR=$LOOPBACK:$INVOKE_PORT" "$BIN/xaa-bridge-agentcore"
+  WATCH_PID=$LAST_PID
+  wait_port "$LOOPBACK" "$INVOKE_PORT" "$WATCH_PID" "xaa-bridge-agentcore"
+  echo "    POST /invocations on $LOOPBACK:$INVOKE_PORT"
+else
+  # The function also inherits watch's environment: keep the user's AWS profile out of it.
+  start lambda env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_SESSION_TOKEN -u AWS_ENDPOINT_URL \
+    "${LAMBDA_ENV[@]}" \
+    cargo lambda watch --invoke-address "$LOOPBACK" --invoke-port "$INVOKE_PORT" \
+    --ignore-changes --env-file "$ENV_FILE" --bin xaa-bridge
+  WATCH_PID=$LAST_PID
+  wait_port "$LOOPBACK" "$INVOKE_PORT" "$WATCH_PID" "cargo lambda watch"
+  echo "    runtime API on $LOOPBACK:$INVOKE_PORT"
+fi
+step_done "front door ready ($FRONT)"
 
 # ---------- 8. invoke ----------
 invoke() { # data-file -> stdout: the function's answer (JSON); stderr to invoke.log
-  timeout 900 cargo lambda invoke xaa-bridge --invoke-address "$LOOPBACK" --invoke-port "$INVOKE_PORT" \
-    --data-file "$1" --output-format json 2>>"$RUN_DIR/invoke.log"
+  if [[ "$FRONT" == agentcore ]]; then
+    # What AgentCore Runtime sends the container: the payload, its session header and a request id.
+    timeout 900 "$PY" - "$1" "http://$LOOPBACK:$INVOKE_PORT/invocations" 2>>"$RUN_DIR/invoke.log" <<'PY'
+import json, sys, urllib.request, urllib.error, uuid
+body = open(sys.argv[1], "rb").read()
+req = urllib.request.Request(sys.argv[2], data=body, method="POST", headers={
+    "Content-Type": "application/json",
+    "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": "demo-agentcore-session-" + "0" * 16,
+    "X-Amzn-Bedrock-AgentCore-Runtime-Request-Id": str(uuid.uuid4())})
+try:
+    with urllib.request.urlopen(req, timeout=900) as r:
+        sys.stdout.write(r.read().decode())
+except urllib.error.HTTPError as e:
+    sys.stdout.write(e.read().decode()); sys.stderr.write(f"HTTP {e.code}\n"); sys.exit(1)
+PY
+  else
+    timeout 900 cargo lambda invoke xaa-bridge --invoke-address "$LOOPBACK" --invoke-port "$INVOKE_PORT" \
+      --data-file "$1" --output-format json 2>>"$RUN_DIR/invoke.log"
+  fi
 }
 json_field() { "$PY" -c '
 import json, sys
@@ -246,7 +278,7 @@ except Exception:
     print("")
 ' "$1"; }
 
-say "invoke: cargo lambda invoke xaa-bridge --data-file .demo/event.json"
+say "invoke ($FRONT): the event of .demo/event.json"
 set +e
 OUT="$(invoke "$EVENT_FILE")"
 RC=$?

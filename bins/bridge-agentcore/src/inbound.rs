@@ -59,9 +59,10 @@ impl InboundConfig {
         match parsed.scheme() {
             "https" => {}
             "http" if loopback => {}
-            _ => {
-                return Err("INBOUND_JWT_DISCOVERY_URL: must use https (plain http only for loopback hosts)".into())
-            }
+            _ => return Err(
+                "INBOUND_JWT_DISCOVERY_URL: must use https (plain http only for loopback hosts)"
+                    .into(),
+            ),
         }
         let config = InboundConfig {
             discovery_url: url,
@@ -104,8 +105,9 @@ struct Claims {
 impl Inbound {
     pub fn new(config: InboundConfig) -> Result<Self, String> {
         let loopback = config.discovery_url.starts_with("http://");
-        let transport = ReqwestTransport::new(FETCH_TIMEOUT, loopback)
-            .map_err(|_| "INBOUND_JWT_DISCOVERY_URL: the HTTP client could not be built".to_string())?;
+        let transport = ReqwestTransport::new(FETCH_TIMEOUT, loopback).map_err(|_| {
+            "INBOUND_JWT_DISCOVERY_URL: the HTTP client could not be built".to_string()
+        })?;
         Ok(Inbound {
             config,
             transport,
@@ -156,7 +158,10 @@ impl Inbound {
             }
         })?;
         if !self.config.allowed_clients.is_empty() {
-            let client = data.claims.client_id.ok_or("the bearer token has no client_id")?;
+            let client = data
+                .claims
+                .client_id
+                .ok_or("the bearer token has no client_id")?;
             if !self.config.allowed_clients.contains(&client) {
                 return Err("the bearer token's client_id is not allowed");
             }
@@ -206,11 +211,13 @@ impl Inbound {
             .iter()
             .filter(|jwk| {
                 // Pinned per key: only RSA keys that do not declare another algorithm.
-                matches!(jwk.algorithm, jsonwebtoken::jwk::AlgorithmParameters::RSA(_))
-                    && jwk
-                        .common
-                        .key_algorithm
-                        .is_none_or(|a| a == jsonwebtoken::jwk::KeyAlgorithm::RS256)
+                matches!(
+                    jwk.algorithm,
+                    jsonwebtoken::jwk::AlgorithmParameters::RSA(_)
+                ) && jwk
+                    .common
+                    .key_algorithm
+                    .is_none_or(|a| a == jsonwebtoken::jwk::KeyAlgorithm::RS256)
             })
             .filter_map(|jwk| {
                 Some((
@@ -232,14 +239,22 @@ mod tests {
     use super::*;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
     fn the_inbound_settings_are_checked_and_name_the_variable() {
         assert!(InboundConfig::from_lookup(env(&[])).unwrap().is_none());
         let ok = InboundConfig::from_lookup(env(&[
-            ("INBOUND_JWT_DISCOVERY_URL", "http://127.0.0.1:9/.well-known/openid-configuration"),
+            (
+                "INBOUND_JWT_DISCOVERY_URL",
+                "http://127.0.0.1:9/.well-known/openid-configuration",
+            ),
             ("INBOUND_ALLOWED_AUDIENCE", "api://default, other"),
         ]))
         .unwrap()
@@ -259,7 +274,10 @@ mod tests {
             ),
             (
                 &[
-                    ("INBOUND_JWT_DISCOVERY_URL", "http://idp.example.com/.well-known/openid-configuration"),
+                    (
+                        "INBOUND_JWT_DISCOVERY_URL",
+                        "http://idp.example.com/.well-known/openid-configuration",
+                    ),
                     ("INBOUND_ALLOWED_CLIENTS", "c1"),
                 ][..],
                 "INBOUND_JWT_DISCOVERY_URL",
@@ -272,8 +290,10 @@ mod tests {
                 "INBOUND_ALLOWED_AUDIENCE",
             ),
         ] {
-            let owned: Vec<(String, String)> =
-                pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let owned: Vec<(String, String)> = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
             let err = InboundConfig::from_lookup(|k| {
                 owned.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
             })

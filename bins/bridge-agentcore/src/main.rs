@@ -40,17 +40,18 @@ struct Settings {
 fn settings(get: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
     let bind = match get("BIND_ADDR").filter(|v| !v.trim().is_empty()) {
         None => SocketAddr::from(([0, 0, 0, 0], 8080)),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| "BIND_ADDR: must be an address and port such as 0.0.0.0:8080".to_string())?,
+        Some(v) => v.trim().parse().map_err(|_| {
+            "BIND_ADDR: must be an address and port such as 0.0.0.0:8080".to_string()
+        })?,
     };
     let millis = |var: &str, default: u64, min: u64, max: u64| -> Result<Duration, String> {
         match get(var).filter(|v| !v.trim().is_empty()) {
             None => Ok(Duration::from_millis(default)),
             Some(v) => match v.trim().parse::<u64>() {
                 Ok(n) if (min..=max).contains(&n) => Ok(Duration::from_millis(n)),
-                _ => Err(format!("{var}: must be a whole number of milliseconds from {min} to {max}")),
+                _ => Err(format!(
+                    "{var}: must be a whole number of milliseconds from {min} to {max}"
+                )),
             },
         }
     };
@@ -78,10 +79,11 @@ async fn main() -> ExitCode {
         Ok(s) => s,
         Err(m) => return fail(m),
     };
-    let inbound = match InboundConfig::from_lookup(env).and_then(|c| c.map(Inbound::new).transpose()) {
-        Ok(inbound) => inbound,
-        Err(m) => return fail(m),
-    };
+    let inbound =
+        match InboundConfig::from_lookup(env).and_then(|c| c.map(Inbound::new).transpose()) {
+            Ok(inbound) => inbound,
+            Err(m) => return fail(m),
+        };
     let bridge = match Bridge::from_env().await {
         Ok(bridge) => bridge,
         Err(e) => return fail(e.to_string()),
@@ -89,9 +91,17 @@ async fn main() -> ExitCode {
     bridge.warm_up().await;
     let listener = match TcpListener::bind(settings.bind).await {
         Ok(l) => l,
-        Err(e) => return fail(format!("BIND_ADDR: cannot listen on {}: {e}", settings.bind)),
+        Err(e) => {
+            return fail(format!(
+                "BIND_ADDR: cannot listen on {}: {e}",
+                settings.bind
+            ))
+        }
     };
-    let bound = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    let bound = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
     tracing::info!(addr = %bound, inbound_jwt = inbound.is_some(), "listening");
     let app = Arc::new(App {
         bridge,
@@ -127,7 +137,10 @@ async fn serve(listener: TcpListener, app: Arc<App>, grace: Duration) {
         }
     }
     drop(listener);
-    tracing::info!(in_flight = app.health.in_flight(), "stopping: no new connections; finishing in-flight requests");
+    tracing::info!(
+        in_flight = app.health.in_flight(),
+        "stopping: no new connections; finishing in-flight requests"
+    );
     match tokio::time::timeout(grace, graceful.shutdown()).await {
         Ok(()) => tracing::info!("stopped"),
         Err(_) => tracing::warn!(
@@ -141,13 +154,14 @@ async fn stop_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -176,7 +190,9 @@ mod tests {
             ("REQUEST_TIMEOUT_MS", "abc"),
             ("SHUTDOWN_GRACE_MS", "-1"),
         ] {
-            let err = settings(|k| (k == var).then(|| value.to_string())).err().unwrap();
+            let err = settings(|k| (k == var).then(|| value.to_string()))
+                .err()
+                .unwrap();
             assert!(err.starts_with(var), "{err}");
         }
     }

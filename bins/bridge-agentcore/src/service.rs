@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bridge::{Bridge, Deadline, Error, Request as CoreRequest};
+use bridge::{Bridge, Call, Deadline, Error};
 use bytes::Bytes;
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
@@ -68,7 +68,10 @@ fn refuse(status: StatusCode, kind: &str, message: &str) -> Response<Body> {
 }
 
 impl App {
-    pub async fn serve(self: Arc<Self>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    pub async fn serve(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+    ) -> Result<Response<Body>, Infallible> {
         let response = match (request.method(), request.uri().path()) {
             (&Method::GET, "/ping") => json_response(
                 StatusCode::OK,
@@ -80,17 +83,28 @@ impl App {
             }
             (_, "/ping") => method_not_allowed("GET"),
             (_, "/invocations") => method_not_allowed("POST"),
-            _ => refuse(StatusCode::NOT_FOUND, "NotFound", "no such path; use POST /invocations or GET /ping"),
+            _ => refuse(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "no such path; use POST /invocations or GET /ping",
+            ),
         };
         Ok(response)
     }
 
-    async fn invocation(self: Arc<Self>, request: Request<Incoming>, busy: BusyGuard) -> Response<Body> {
+    async fn invocation(
+        self: Arc<Self>,
+        request: Request<Incoming>,
+        busy: BusyGuard,
+    ) -> Response<Body> {
         let (parts, body) = request.into_parts();
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
         let bearer = match header("authorization") {
             None => None,
-            Some(value) => match value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")) {
+            Some(value) => match value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+            {
                 Some(token) => Some(token.trim().to_string()),
                 None => {
                     return refuse(
@@ -109,7 +123,9 @@ impl App {
                     "Unauthorized",
                     &format!("inbound token refused: {reason}"),
                 );
-                response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                response
+                    .headers_mut()
+                    .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 return response;
             }
         }
@@ -119,42 +135,51 @@ impl App {
         }
         let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
             Ok(collected) => collected.to_bytes(),
-            Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+            Err(e)
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some() =>
+            {
                 return too_large()
             }
             Err(_) => {
-                return refuse(StatusCode::BAD_REQUEST, "InvalidRequest", "invalid request: the body could not be read")
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRequest",
+                    "invalid request: the body could not be read",
+                )
             }
         };
         let json: Value = match serde_json::from_slice(&bytes) {
             Ok(json) => json,
             Err(_) => {
+                tracing::warn!(
+                    outcome = "error",
+                    error_type = "InvalidRequest",
+                    "invocation refused: the body is not JSON"
+                );
                 return refuse(
                     StatusCode::BAD_REQUEST,
                     "InvalidRequest",
                     "invalid request: the body is not JSON; send {\"prompt\", \"id_token\", \"session_id\"?}",
-                )
+                );
             }
         };
-        let max = self.bridge.config().max_prompt_chars;
-        let mut core_request = match CoreRequest::from_json_and_bearer(json, bearer, max) {
-            Ok(request) => request,
-            Err(e) => return error_response(&e),
+        let default_session_id = Some(
+            header(session::SESSION_HEADER)
+                .and_then(session::from_header)
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+        );
+        let call = Call {
+            trace_id: session::request_id(header(session::REQUEST_ID_HEADER)),
+            deadline: Deadline::after(self.request_timeout),
+            bearer,
+            default_session_id,
+            chunks: None,
         };
-        if core_request.session_id.is_none() {
-            core_request.session_id = Some(
-                header(session::SESSION_HEADER)
-                    .and_then(session::from_header)
-                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
-            );
+        if header("accept").is_some_and(|a| a.contains("text/event-stream")) {
+            return sse::answer(self.clone(), json, call, busy).await;
         }
-        let trace_id = session::request_id(header(session::REQUEST_ID_HEADER));
-        let deadline = Deadline::after(self.request_timeout);
-        let streaming = header("accept").is_some_and(|a| a.contains("text/event-stream"));
-        if streaming {
-            return sse::answer(self.clone(), core_request, deadline, trace_id, busy).await;
-        }
-        match self.bridge.ask(core_request, deadline, &trace_id).await {
+        match self.bridge.ask_json(json, call).await {
             Ok(answer) => json_response(
                 StatusCode::OK,
                 &json!({"answer": answer.answer, "session_id": answer.session_id}),
@@ -178,7 +203,9 @@ fn method_not_allowed(allow: &'static str) -> Response<Body> {
         "MethodNotAllowed",
         &format!("use {allow}"),
     );
-    response.headers_mut().insert(ALLOW, HeaderValue::from_static(allow));
+    response
+        .headers_mut()
+        .insert(ALLOW, HeaderValue::from_static(allow));
     response
 }
 
@@ -206,7 +233,11 @@ mod tests {
             ("AgentNotFound", 500),
             ("OktaRejected", 500),
         ];
-        assert_eq!(expected.len(), bridge::KINDS.len(), "every published kind is mapped");
+        assert_eq!(
+            expected.len(),
+            bridge::KINDS.len(),
+            "every published kind is mapped"
+        );
         for (kind, status) in expected {
             assert!(bridge::KINDS.contains(&kind), "{kind}");
             assert_eq!(status_of(kind).as_u16(), status, "{kind}");

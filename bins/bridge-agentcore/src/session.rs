@@ -60,7 +60,9 @@ mod tests {
     /// Bedrock's documented pattern, written out independently of `fits_bedrock`.
     fn bedrock_accepts(id: &str) -> bool {
         let allowed = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ._:-";
-        id.chars().count() >= 2 && id.chars().count() <= 100 && id.chars().all(|c| allowed.contains(c))
+        id.chars().count() >= 2
+            && id.chars().count() <= 100
+            && id.chars().all(|c| allowed.contains(c))
     }
 
     #[test]

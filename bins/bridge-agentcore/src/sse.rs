@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use bridge::{Deadline, Request};
+use bridge::Call;
 use bytes::Bytes;
 use http_body_util::channel::{Channel, Sender};
 use http_body_util::BodyExt;
@@ -25,44 +25,41 @@ pub fn frame(value: &Value) -> Bytes {
     Bytes::from(format!("data: {value}\n\n"))
 }
 
-pub async fn answer(
-    app: Arc<App>,
-    request: Request,
-    deadline: Deadline,
-    trace_id: String,
-    busy: BusyGuard,
-) -> Response<Body> {
+pub async fn answer(app: Arc<App>, body: Value, mut call: Call, busy: BusyGuard) -> Response<Body> {
     let (chunk_tx, mut chunks) = mpsc::unbounded_channel::<String>();
-    let mut asking = {
-        let app = app.clone();
-        tokio::spawn(async move {
-            app.bridge
-                .ask_streaming(request, deadline, &trace_id, Some(chunk_tx))
-                .await
-        })
-    };
+    call.chunks = Some(chunk_tx);
+    let mut asking = tokio::spawn(async move { app.bridge.ask_json(body, call).await });
     // Wait for the first piece, or for the whole call to end without one.
+    // Pieces are sent before the call ends, so polling them first (`biased`) never
+    // mistakes a finished call with pieces still queued for an empty answer.
     let first = tokio::select! {
-        piece = chunks.recv() => piece,
-        done = &mut asking => {
-            match done {
-                Ok(Err(e)) => return error_response(&e),
-                Ok(Ok(answer)) => {
-                    // Finished without streaming anything (an empty answer): still SSE.
-                    let body = [frame(&json!({"session_id": answer.session_id, "done": true}))].concat();
-                    return stream_response(http_body_util::Full::new(Bytes::from(body)).boxed());
+        biased;
+        // `None` (the call ended and dropped its sender) disables this branch.
+        Some(piece) = chunks.recv() => piece,
+        done = &mut asking => match done {
+            Ok(Err(e)) => return error_response(&e),
+            Ok(Ok(answer)) => {
+                // Finished without a piece (an empty answer): still SSE, with the
+                // pieces that may have raced in and the final frame.
+                let mut body = Vec::new();
+                while let Ok(piece) = chunks.try_recv() {
+                    body.extend_from_slice(&frame(&json!({"chunk": piece})));
                 }
-                Err(_) => return error_response(&bridge::Error::Agent(bridge::AgentError::Failed("the answer task stopped".into()))),
+                body.extend_from_slice(&frame(&json!({"session_id": answer.session_id, "done": true})));
+                return stream_response(http_body_util::Full::new(Bytes::from(body)).boxed());
             }
-        }
+            Err(_) => {
+                return error_response(&bridge::Error::Agent(bridge::AgentError::Failed(
+                    "the answer task stopped".into(),
+                )))
+            }
+        },
     };
     let (mut tx, body) = Channel::<Bytes>::new(16);
     tokio::spawn(async move {
         let _busy = busy;
-        if let Some(piece) = first {
-            if !send(&mut tx, json!({"chunk": piece})).await {
-                return;
-            }
+        if !send(&mut tx, json!({"chunk": first})).await {
+            return;
         }
         while let Some(piece) = chunks.recv().await {
             if !send(&mut tx, json!({"chunk": piece})).await {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bridge::{logging, Answer, Bridge, Deadline, Error};
+use bridge::{logging, Answer, Bridge, Call, Deadline, Error};
 use lambda_runtime::{run, service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 
@@ -38,9 +38,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
 async fn handle(bridge: &Bridge, event: LambdaEvent<Value>) -> Result<Answer, Error> {
     let margin = bridge.config().deadline_margin;
     let deadline = Deadline::from_remaining(time_left(event.context.deadline, now_ms(), margin));
-    let request = bridge.request_from_json(event.payload)?;
     bridge
-        .ask(request, deadline, &event.context.request_id)
+        .ask_json(event.payload, Call::new(event.context.request_id, deadline))
         .await
 }
 
@@ -80,7 +79,10 @@ mod tests {
     fn diagnostic_carries_the_stable_type_and_the_hint() {
         let d = diagnostic(Error::InvalidRequest("field `prompt` is missing".into()));
         assert_eq!(d.error_type, "InvalidRequest");
-        assert_eq!(d.error_message, "invalid request: field `prompt` is missing");
+        assert_eq!(
+            d.error_message,
+            "invalid request: field `prompt` is missing"
+        );
         let d = diagnostic(Error::Timeout {
             stage: "calling Okta",
         });
@@ -113,5 +115,4 @@ mod tests {
             None
         );
     }
-
 }

@@ -3,12 +3,11 @@
 //! accepted, every bad one is refused with `InvalidRequest` and a message that names
 //! what to fix, and a file nobody added to the tables below fails the suite.
 
-
 use std::collections::BTreeSet;
 
-use testkit::{bad_events, events_dir, read_event};
-use serde_json::Value;
 use bridge::{Error, Request};
+use serde_json::Value;
+use testkit::{bad_events, events_dir, read_event};
 
 /// Bedrock's `inputText` limit, the default of `MAX_PROMPT_CHARS`.
 const MAX_PROMPT_CHARS: usize = 25_000;
@@ -41,9 +40,7 @@ fn with_session_event_keeps_its_session_id() {
     let request = parse("with-session.json").expect("events/with-session.json is accepted");
     assert_eq!(request.prompt, event["prompt"].as_str().unwrap());
     assert_eq!(request.session_id.as_deref(), Some("demo-session-0001"));
-    assert!(bridge::is_valid_session_id(
-        "demo-session-0001"
-    ));
+    assert!(bridge::is_valid_session_id("demo-session-0001"));
 }
 
 #[test]

@@ -5,7 +5,6 @@
 //! directly: what is asserted is what Lambda would see (answers, `errorType`s) and what
 //! CloudWatch would store (everything the process writes to stdout and stderr).
 
-
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::io::Read;
@@ -16,11 +15,11 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use testkit::{bad_events, devstack_and_moto, function_env, read_event, Moto};
+use bridge::is_valid_session_id;
 use devstack::runtime_api::{Outcome, RuntimeApi};
 use devstack::{BedrockFault, Devstack, IdTokenOptions, Stats};
 use serde_json::{json, Value};
-use bridge::is_valid_session_id;
+use testkit::{bad_events, devstack_and_moto, function_env, read_event, Moto};
 
 const SECRET_NAME: &str = "xaa-bridge/lambda-binary/agent-key";
 /// Safety nets only, so a hung binary fails the test instead of hanging it; no test

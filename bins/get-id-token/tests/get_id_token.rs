@@ -147,7 +147,11 @@ async fn missing_settings_and_plain_http_to_a_remote_host_are_refused() {
         ],
     )
     .await;
-    assert!(stderr(&output).contains("must use https"), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("must use https"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[cfg(not(target_os = "macos"))]

@@ -342,6 +342,10 @@ mod tests {
         assert!(rx.try_recv().is_err(), "nothing whole to send yet");
         assert_eq!(send_whole_chars(&sink, euro), 3);
         assert_eq!(rx.try_recv().unwrap(), "€");
-        assert_eq!(send_whole_chars(&sink, &[0xff, b'a']), 0, "invalid bytes are not sent");
+        assert_eq!(
+            send_whole_chars(&sink, &[0xff, b'a']),
+            0,
+            "invalid bytes are not sent"
+        );
     }
 }

@@ -21,6 +21,29 @@ use crate::error::Error;
 use crate::idtoken::IdTokenVerifier;
 use crate::request::{precheck_id_token, Answer, Request, CLOCK_LEEWAY_SECS};
 
+/// How a front door calls [`Bridge::ask_json`]: its request id for the logs, its time
+/// limit, the ID token from an `Authorization: Bearer` header if it has one, the
+/// session id to use when the body names none, and where to stream the answer to.
+pub struct Call {
+    pub trace_id: String,
+    pub deadline: Deadline,
+    pub bearer: Option<String>,
+    pub default_session_id: Option<String>,
+    pub chunks: Option<ChunkSink>,
+}
+
+impl Call {
+    pub fn new(trace_id: impl Into<String>, deadline: Deadline) -> Self {
+        Call {
+            trace_id: trace_id.into(),
+            deadline,
+            bearer: None,
+            default_session_id: None,
+            chunks: None,
+        }
+    }
+}
+
 /// Everything the bridge needs, built once per process by a front door (or a test).
 pub struct Parts {
     pub config: Config,
@@ -102,17 +125,36 @@ impl Bridge {
         deadline: Deadline,
         trace_id: &str,
     ) -> Result<Answer, Error> {
-        self.ask_streaming(request, deadline, trace_id, None).await
+        self.observed(trace_id, self.pipeline(request, deadline, None))
+            .await
     }
 
-    /// As [`Bridge::ask`], also sending the answer's text to `chunks` as it arrives
-    /// (whole UTF-8 characters only). The returned [`Answer`] still holds all of it.
-    pub async fn ask_streaming(
+    /// Parse a front door's JSON body and answer it, all inside one logged
+    /// invocation, so a refused request is logged like any other outcome.
+    pub async fn ask_json(&self, body: serde_json::Value, call: Call) -> Result<Answer, Error> {
+        let Call {
+            trace_id,
+            deadline,
+            bearer,
+            default_session_id,
+            chunks,
+        } = call;
+        self.observed(&trace_id, async {
+            let mut request =
+                Request::from_json_and_bearer(body, bearer, self.cfg.max_prompt_chars)?;
+            if request.session_id.is_none() {
+                request.session_id = default_session_id;
+            }
+            self.pipeline(request, deadline, chunks).await
+        })
+        .await
+    }
+
+    /// Run one invocation inside its span and log how it ended (never its content).
+    async fn observed(
         &self,
-        request: Request,
-        deadline: Deadline,
         trace_id: &str,
-        chunks: Option<ChunkSink>,
+        work: impl Future<Output = Result<Answer, Error>>,
     ) -> Result<Answer, Error> {
         let started = Instant::now();
         let span = tracing::info_span!(
@@ -121,10 +163,7 @@ impl Bridge {
             session_id = tracing::field::Empty,
             user_id = tracing::field::Empty,
         );
-        let result = self
-            .pipeline(request, deadline, chunks)
-            .instrument(span.clone())
-            .await;
+        let result = work.instrument(span.clone()).await;
         let _enter = span.enter();
         let duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         match &result {
@@ -142,11 +181,6 @@ impl Bridge {
     /// The configuration it runs with (front doors read their limits from it).
     pub fn config(&self) -> &Config {
         &self.cfg
-    }
-
-    /// Parse a JSON request with this bridge's limits.
-    pub fn request_from_json(&self, body: serde_json::Value) -> Result<Request, Error> {
-        Request::from_json(body, self.cfg.max_prompt_chars)
     }
 
     async fn pipeline(

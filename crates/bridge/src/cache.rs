@@ -272,10 +272,10 @@ impl Drop for Ticket<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use xaa::ManualClock;
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use std::time::UNIX_EPOCH;
     use tokio::{sync::Notify, task::JoinHandle, time::timeout};
+    use xaa::ManualClock;
 
     const T0: u64 = 1_000_000;
     type Cache = TokenCache<String>;

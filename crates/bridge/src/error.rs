@@ -108,6 +108,11 @@ mod tests {
             stage: "calling Okta",
         }
         .into();
-        assert!(matches!(e, Error::Timeout { stage: "calling Okta" }));
+        assert!(matches!(
+            e,
+            Error::Timeout {
+                stage: "calling Okta"
+            }
+        ));
     }
 }

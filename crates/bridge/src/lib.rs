@@ -34,12 +34,10 @@ pub use bedrock::{
     AgentAnswer, AgentError, AgentInvoker, AgentRequest, ChunkSink, SdkAgentInvoker,
     MAX_ANSWER_BYTES, TOKEN_ATTRIBUTE,
 };
-pub use bridge::{Bridge, Parts};
+pub use bridge::{Bridge, Call, Parts};
 pub use cache::{CacheKey, TokenCache};
 pub use config::Config;
 pub use error::{Error, KINDS};
-pub use request::{
-    is_valid_session_id, Answer, Request, CLOCK_LEEWAY_SECS, MAX_ID_TOKEN_BYTES,
-};
+pub use request::{is_valid_session_id, Answer, Request, CLOCK_LEEWAY_SECS, MAX_ID_TOKEN_BYTES};
 pub use secrets_manager::SecretsManagerSource;
 pub use xaa::{ConfigError, Deadline, OktaConfig};

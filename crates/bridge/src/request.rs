@@ -31,7 +31,10 @@ pub struct Answer {
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Request")
-            .field("prompt", &format_args!("<{} chars>", self.prompt.chars().count()))
+            .field(
+                "prompt",
+                &format_args!("<{} chars>", self.prompt.chars().count()),
+            )
             .field("id_token", &self.id_token)
             .field("session_id", &self.session_id)
             .finish()
@@ -91,7 +94,9 @@ impl Request {
         let id_token = match (bearer, map.contains_key("id_token")) {
             (Some(header), false) => {
                 if header.is_empty() {
-                    return Err(invalid("the `Authorization: Bearer` header carries no token"));
+                    return Err(invalid(
+                        "the `Authorization: Bearer` header carries no token",
+                    ));
                 }
                 IdToken::new(header)
             }
@@ -198,8 +203,6 @@ pub(crate) fn precheck_id_token(id_token: &IdToken, now: u64) -> Result<IdTokenF
         .map(str::to_string);
     Ok(IdTokenFacts { user_id })
 }
-
-/// Everything the handler needs, built once per container.
 
 #[cfg(test)]
 mod tests {
@@ -322,7 +325,11 @@ mod tests {
         let r = parse(json!({"prompt": "hi", "id_token": token}), Some(&token)).unwrap();
         assert_eq!(r.id_token.expose(), token);
         for (body, bearer, expected) in [
-            (json!({"prompt": "hi", "id_token": token}), Some(other.as_str()), "differs from field `id_token`"),
+            (
+                json!({"prompt": "hi", "id_token": token}),
+                Some(other.as_str()),
+                "differs from field `id_token`",
+            ),
             (json!({"prompt": "hi"}), Some(""), "carries no token"),
             (json!({"prompt": "hi"}), Some("not-a-jwt"), "is not a JWT"),
             (json!({"prompt": "hi"}), None, "field `id_token` is missing"),
@@ -330,7 +337,10 @@ mod tests {
             match parse(body, bearer) {
                 Err(Error::InvalidRequest(m)) => {
                     assert!(m.contains(expected), "{m:?} lacks {expected:?}");
-                    assert!(!m.contains(&token) && !m.contains(&other), "token leaked: {m}");
+                    assert!(
+                        !m.contains(&token) && !m.contains(&other),
+                        "token leaked: {m}"
+                    );
                 }
                 other => panic!("expected InvalidRequest, got {other:?}"),
             }
@@ -340,10 +350,17 @@ mod tests {
     #[test]
     fn debug_of_a_request_or_answer_shows_no_words_of_the_person() {
         let token = jwt(json!({"exp": 1}));
-        let r = Request::from_json(json!({"prompt": "my secret plan", "id_token": token}), 100).unwrap();
+        let r = Request::from_json(json!({"prompt": "my secret plan", "id_token": token}), 100)
+            .unwrap();
         let shown = format!("{r:?}");
-        assert!(!shown.contains("secret plan") && !shown.contains(&token), "{shown}");
-        let a = Answer { answer: "the private answer".into(), session_id: "s1".into() };
+        assert!(
+            !shown.contains("secret plan") && !shown.contains(&token),
+            "{shown}"
+        );
+        let a = Answer {
+            answer: "the private answer".into(),
+            session_id: "s1".into(),
+        };
         assert!(!format!("{a:?}").contains("private answer"));
     }
 

@@ -1,11 +1,10 @@
 //! InvokeAgent through the real SDK client, answered with real event-stream bodies.
 
-
 use aws_sdk_bedrockagentruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockagentruntime::Client;
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
-use testkit::*;
 use bridge::{AgentError, AgentInvoker, AgentRequest, SdkAgentInvoker};
+use testkit::*;
 use xaa::AccessToken;
 
 fn invoker(rules: &[&Rule]) -> SdkAgentInvoker {
@@ -67,7 +66,7 @@ async fn a_streaming_caller_gets_each_piece_as_whole_characters_in_order() {
     let rule = mock!(Client::invoke_agent).then_http_response(|| {
         stream_response(&[
             chunk(b"alice caf\xc3"),
-            event("trace", r#"{"trace":{}}"#),
+            event("trace", r#"{"agentId":"AGENT12345","sessionId":"session-1","trace":{"orchestrationTrace":{"rationale":{"traceId":"t-1","text":"thinking"}}}}"#),
             chunk(b"\xa9 "),
             chunk(b"ok"),
         ])

@@ -4,15 +4,14 @@
 //! of the troubleshooting table is produced by misconfiguring the stack the way an
 //! operator would, and the test asserts the `errorType` and the hint the Lambda returns.
 
-
 use std::time::Duration;
 
 use aws_sdk_bedrockagentruntime::config::{BehaviorVersion, Credentials, Region};
-use testkit::*;
-use devstack::{BedrockFault, Devstack, IdTokenOptions, OktaFault};
-use serde_json::{json, Value};
 use bridge::Config;
 use bridge::{Bridge, Error};
+use devstack::{BedrockFault, Devstack, IdTokenOptions, OktaFault};
+use serde_json::{json, Value};
+use testkit::*;
 
 const SECRET_NAME: &str = "xaa-bridge/flow/agent-key";
 
@@ -521,7 +520,11 @@ async fn an_unknown_agent_is_agent_not_found_and_a_slow_one_hits_the_deadline() 
         .set_bedrock_fault(BedrockFault::Slow(Duration::from_secs(30)));
     let (ty, message) = refusal(
         stack
-            .ask_until(&alice, "hi", bridge::Deadline::after(Duration::from_millis(1500)))
+            .ask_until(
+                &alice,
+                "hi",
+                bridge::Deadline::after(Duration::from_millis(1500)),
+            )
             .await,
     );
     assert_eq!(ty, "Timeout");

@@ -1,15 +1,14 @@
 //! Full ID token verification (OKTA_OIDC_CLIENT_ID set): refusals cost no exchange,
 //! and unknown key ids cannot turn into a flood of JWKS requests.
 
-
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use testkit::*;
-use serde_json::json;
-use xaa::{RandomJti, SystemClock};
 use bridge::{Bridge, Parts};
+use serde_json::json;
+use testkit::*;
 use xaa::SigningKey;
+use xaa::{RandomJti, SystemClock};
 
 const ISSUER: &str = "https://example.okta.com";
 

@@ -1,16 +1,15 @@
 //! The handler's token flow against a recording token endpoint: exact wire bodies,
 //! client assertions checked with the public key, retries, cache and key rotation.
 
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use testkit::*;
+use bridge::{Bridge, Parts};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
-use xaa::{ManualClock, SequentialJti};
-use bridge::{Bridge, Parts};
+use testkit::*;
 use xaa::TransportError;
+use xaa::{ManualClock, SequentialJti};
 
 const NOW: u64 = 1_900_000_000;
 const ORG_TOKEN_URL: &str = "https://example.okta.com/oauth2/v1/token";

@@ -1,7 +1,6 @@
 //! The signing key from Secrets Manager: through a real local server (moto) for the
 //! happy paths, and through an SDK mock for the faults moto cannot produce.
 
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,8 +10,8 @@ use aws_sdk_secretsmanager::operation::get_secret_value::{
 use aws_sdk_secretsmanager::types::error::{InternalServiceError, ResourceNotFoundException};
 use aws_sdk_secretsmanager::Client;
 use aws_smithy_mocks::{mock, mock_client};
-use testkit::*;
 use bridge::SecretsManagerSource;
+use testkit::*;
 use xaa::{KeyError, KeySource, KeyStore};
 
 #[tokio::test]

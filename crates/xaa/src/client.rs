@@ -130,9 +130,8 @@ impl OktaClient {
     fn expiry(&self, expires_in: Option<u64>, token: &str) -> Option<u64> {
         match expires_in {
             Some(secs) => Some(self.clock.unix_now().saturating_add(secs)),
-            None => {
-                response::unverified_claims(token).and_then(|c| c.get("exp").and_then(|v| v.as_u64()))
-            }
+            None => response::unverified_claims(token)
+                .and_then(|c| c.get("exp").and_then(|v| v.as_u64())),
         }
     }
 
@@ -179,10 +178,7 @@ impl OktaClient {
                     ..
                 }) => response::parse_success(leg, &body).map_err(Error::from),
                 Ok(reply) => {
-                    Err(
-                        classify_failure(leg, reply.status, &reply.body, reply.retry_after)
-                            .into(),
-                    )
+                    Err(classify_failure(leg, reply.status, &reply.body, reply.retry_after).into())
                 }
                 Err(e)
                     if e == http::TransportError::Timeout

@@ -16,7 +16,6 @@ pub trait KeySource: Send + Sync {
     fn fetch(&self) -> BoxFuture<'_, Result<SecretBytes, KeyError>>;
 }
 
-
 /// The signing key, loaded once per container and kept parsed. It is reloaded when
 /// older than `max_age` (rotation) or when Okta says the key is wrong.
 pub struct KeyStore {
@@ -85,4 +84,3 @@ impl KeyStore {
         Ok(key)
     }
 }
-

@@ -157,7 +157,6 @@ pub fn check_token_like(var: &'static str, value: &str) -> Result<(), ConfigErro
     Ok(())
 }
 
-
 impl OktaConfig {
     /// Build the endpoints from a parsed org URL (see [`org_url_from_lookup`]) and the
     /// custom authorization server id.
@@ -192,15 +191,16 @@ impl OktaConfig {
 /// The org URL from `OKTA_BASE_URL` (https, or http for a loopback host) or else
 /// `OKTA_DOMAIN` (a bare host name, https implied). The one parser of Okta URLs.
 pub fn org_url_from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<String, ConfigError> {
-    let value = |var: &str| get(var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let value = |var: &str| {
+        get(var)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
     match value("OKTA_BASE_URL") {
         Some(url) => parse_base_url(&url),
         None => match value("OKTA_DOMAIN") {
             Some(domain) => parse_domain(&domain),
-            None => Err(err(
-                "OKTA_DOMAIN",
-                "is not set (set OKTA_DOMAIN, e.g. example.okta.com, or OKTA_BASE_URL)",
-            )),
+            None => Err(err("OKTA_DOMAIN", "is not set")),
         },
     }
 }
@@ -211,10 +211,23 @@ mod tests {
 
     #[test]
     fn loopback_is_recognised_in_every_spelling_and_nothing_else_is() {
-        for host in ["localhost", "LOCALHOST", "127.0.0.1", "127.9.9.9", "[::1]", "::1"] {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.9.9.9",
+            "[::1]",
+            "::1",
+        ] {
             assert!(is_loopback(host), "{host}");
         }
-        for host in ["example.com", "10.0.0.1", "localhost.evil.com", "0.0.0.0", "[::2]"] {
+        for host in [
+            "example.com",
+            "10.0.0.1",
+            "localhost.evil.com",
+            "0.0.0.0",
+            "[::2]",
+        ] {
             assert!(!is_loopback(host), "{host}");
         }
     }
@@ -222,7 +235,12 @@ mod tests {
     #[test]
     fn the_org_url_comes_from_the_base_url_first_then_the_domain() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
         };
         assert_eq!(
             org_url_from_lookup(env(&[("OKTA_DOMAIN", "Example.okta.com")])).unwrap(),
@@ -242,6 +260,9 @@ mod tests {
                 .var,
             "OKTA_BASE_URL"
         );
-        assert_eq!(org_url_from_lookup(env(&[])).unwrap_err().var, "OKTA_DOMAIN");
+        assert_eq!(
+            org_url_from_lookup(env(&[])).unwrap_err().var,
+            "OKTA_DOMAIN"
+        );
     }
 }

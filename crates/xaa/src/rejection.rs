@@ -77,9 +77,7 @@ impl Rejection {
             }
             "invalid_client" if desc.contains("signature") => Self::BadSignature,
             "invalid_client" => Self::ClientAuthFailed,
-            "invalid_grant" | "invalid_token" if leg == Leg::TokenExchange => {
-                Self::IdTokenRejected
-            }
+            "invalid_grant" | "invalid_token" if leg == Leg::TokenExchange => Self::IdTokenRejected,
             "invalid_grant" | "invalid_token" => Self::IdJagRejected,
             "access_denied" => Self::PolicyDenied,
             "unauthorized_client" => Self::UnauthorizedClient,
@@ -427,7 +425,11 @@ mod tests {
         ];
         for r in all {
             assert_eq!(r.blames_our_key(), key.contains(&r), "{r:?}");
-            assert_eq!(r.restarts_from_leg1(), r == Rejection::IdJagRejected, "{r:?}");
+            assert_eq!(
+                r.restarts_from_leg1(),
+                r == Rejection::IdJagRejected,
+                "{r:?}"
+            );
         }
         assert_eq!(
             Rejection::from_okta(Leg::JwtBearer, "invalid_grant", "", None),

@@ -109,8 +109,10 @@ pub fn unsigned_jwt(claims: serde_json::Value) -> String {
 }
 
 pub fn rfc7520_jwk() -> serde_json::Value {
-    let v: serde_json::Value =
-        serde_json::from_str(include_str!("../../../crates/xaa/tests/fixtures/rfc7520-4.1.json")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(include_str!(
+        "../../../crates/xaa/tests/fixtures/rfc7520-4.1.json"
+    ))
+    .unwrap();
     v["jwk"].clone()
 }
 
@@ -137,10 +139,7 @@ impl StaticKeys {
 }
 
 impl xaa::KeySource for StaticKeys {
-    fn fetch(
-        &self,
-    ) -> BoxFuture<'_, Result<xaa::SecretBytes, xaa::KeyError>>
-    {
+    fn fetch(&self) -> BoxFuture<'_, Result<xaa::SecretBytes, xaa::KeyError>> {
         self.fetches
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let mut secrets = self.secrets.lock().unwrap();
@@ -189,8 +188,7 @@ impl bridge::AgentInvoker for EchoAgent {
     fn invoke<'a>(
         &'a self,
         request: bridge::AgentRequest<'a>,
-    ) -> BoxFuture<'a, Result<bridge::AgentAnswer, bridge::AgentError>>
-    {
+    ) -> BoxFuture<'a, Result<bridge::AgentAnswer, bridge::AgentError>> {
         self.calls.lock().unwrap().push((
             request.session_id.to_string(),
             request.access_token.expose().to_string(),
@@ -207,4 +205,3 @@ impl bridge::AgentInvoker for EchoAgent {
         })
     }
 }
-

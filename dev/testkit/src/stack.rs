@@ -34,8 +34,9 @@ pub async fn ask_json(
     payload: serde_json::Value,
     deadline: bridge::Deadline,
 ) -> Result<bridge::Answer, bridge::Error> {
-    let request = bridge.request_from_json(payload)?;
-    bridge.ask(request, deadline, "req-1").await
+    bridge
+        .ask_json(payload, bridge::Call::new("req-1", deadline))
+        .await
 }
 
 pub fn unix_ms_in(d: Duration) -> u64 {
