@@ -7,7 +7,8 @@
 #   cargo lambda watch (runs the real xaa-bridge binary) <-- cargo lambda invoke (event)
 #
 # DEMO_FRONT=agentcore (make demo-agentcore) runs the AgentCore Runtime front door instead:
-#   xaa-bridge-agentcore on loopback <-- POST /invocations with AgentCore's session header
+#   devstack's AgentCore Runtime stand-in (JWT authorizer on the ID token, session header)
+#     --> xaa-bridge-agentcore on loopback --> Okta and Bedrock stand-ins
 #
 # Everything it starts is stopped by PID (process group) on exit, error or Ctrl-C.
 # Knobs (environment): DEMO_PROMPT, DEMO_USER, DEMO_TIMEOUT (seconds per readiness wait),
@@ -148,7 +149,10 @@ step_done "build (cargo build)"
 
 # ---------- 3. devstack ----------
 say "devstack: Okta + Bedrock stand-ins on loopback"
-start devstack env RUST_LOG="${DEVSTACK_LOG:-info}" "$BIN/devstack" --settings-file "$SETTINGS"
+# The front door's port is chosen now: devstack's AgentCore Runtime stand-in forwards to it.
+INVOKE_PORT="$(free_port)"
+start devstack env RUST_LOG="${DEVSTACK_LOG:-info}" "$BIN/devstack" --settings-file "$SETTINGS" \
+  --agentcore-upstream "http://$LOOPBACK:$INVOKE_PORT"
 DEVSTACK_PID=$LAST_PID
 wait_file "$SETTINGS" "$DEVSTACK_PID" devstack
 chmod 600 "$SETTINGS"
@@ -203,7 +207,6 @@ unset ID_TOKEN
 
 # ---------- 7. cargo lambda watch ----------
 say "lambda: cargo lambda watch with the Lambda's environment pointing at the local stack"
-INVOKE_PORT="$(free_port)"
 ENV_FILE="$RUN_DIR/lambda.env"
 LAMBDA_ENV=(
   "OKTA_BASE_URL=$OKTA_BASE_URL"
@@ -250,14 +253,17 @@ step_done "front door ready ($FRONT)"
 # ---------- 8. invoke ----------
 invoke() { # data-file -> stdout: the function's answer (JSON); stderr to invoke.log
   if [[ "$FRONT" == agentcore ]]; then
-    # What AgentCore Runtime sends the container: the payload, its session header and a request id.
-    timeout 900 "$PY" - "$1" "http://$LOOPBACK:$INVOKE_PORT/invocations" 2>>"$RUN_DIR/invoke.log" <<'PY'
-import json, sys, urllib.request, urllib.error, uuid
-body = open(sys.argv[1], "rb").read()
-req = urllib.request.Request(sys.argv[2], data=body, method="POST", headers={
+    # As a caller of AgentCore's InvokeAgentRuntime: the ID token as the bearer (checked by
+    # the runtime's JWT authorizer, forwarded through the header allow-list), the payload
+    # without it, and a runtime session id.
+    timeout 900 "$PY" - "$1" "$(setting agentcore_url)/runtimes/xaa-bridge-demo/invocations" 2>>"$RUN_DIR/invoke.log" <<'PY'
+import json, sys, urllib.request, urllib.error
+event = json.load(open(sys.argv[1]))
+token = event.pop("id_token")
+req = urllib.request.Request(sys.argv[2], data=json.dumps(event).encode(), method="POST", headers={
     "Content-Type": "application/json",
-    "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": "demo-agentcore-session-" + "0" * 16,
-    "X-Amzn-Bedrock-AgentCore-Runtime-Request-Id": str(uuid.uuid4())})
+    "Authorization": "Bearer " + token,
+    "X-Amzn-Bedrock-AgentCore-Runtime-Session-Id": "demo-agentcore-session-" + "0" * 16})
 try:
     with urllib.request.urlopen(req, timeout=900) as r:
         sys.stdout.write(r.read().decode())
@@ -330,4 +336,8 @@ fi
 if [[ "$ANSWER" != *"$EXPECT"* ]]; then
   die "the answer does not contain \"$EXPECT\" (got: $(printf '%s' "$OUT" | scrub | head -c 400))"
 fi
-printf '%sdemo OK:%s the chain works end to end (sign-in -> token exchange -> JWT bearer -> InvokeAgent).\n' "$G" "$N"
+if [[ "$FRONT" == agentcore ]]; then
+  printf '%sdemo OK:%s the hosted chain works end to end (sign-in -> AgentCore authorizer -> xaa-bridge-agentcore -> token exchange -> JWT bearer -> InvokeAgent).\n' "$G" "$N"
+else
+  printf '%sdemo OK:%s the chain works end to end (sign-in -> token exchange -> JWT bearer -> InvokeAgent).\n' "$G" "$N"
+fi

@@ -565,3 +565,67 @@ async fn the_inbound_check_refuses_a_bad_bearer_before_any_okta_call() {
     let r = post(Some(good)).await.unwrap();
     assert_eq!(r.status().as_u16(), 200, "{}", server.logs());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hosted_path_runs_through_devstacks_agentcore_front() {
+    let stack = Stack::start(&[]).await;
+    stack.devstack.set_agentcore_upstream(&stack.server.base);
+    let url = format!(
+        "{}/runtimes/arn%3Aaws%3Abedrock-agentcore%3Aus-east-1%3A123456789012%3Aruntime%2Fxaa-bridge/invocations",
+        stack.devstack.agentcore_url()
+    );
+    let post = |bearer: Option<String>, session: Option<&str>| {
+        let mut r = stack
+            .http
+            .post(&url)
+            .body(json!({"prompt": "Who am I?"}).to_string());
+        if let Some(b) = bearer {
+            r = r.header("authorization", format!("Bearer {b}"));
+        }
+        if let Some(s) = session {
+            r = r.header("x-amzn-bedrock-agentcore-runtime-session-id", s);
+        }
+        r.send()
+    };
+    // The authorizer refuses before the container (and so Okta) sees anything.
+    assert_eq!(post(None, None).await.unwrap().status().as_u16(), 401);
+    let other_app = stack.devstack.mint_id_token(
+        "alice@example.com",
+        IdTokenOptions {
+            audience: Some("0oaOTHERAPP".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        post(Some(other_app), None).await.unwrap().status().as_u16(),
+        401
+    );
+    assert_eq!(stack.okta_calls(), (0, 0));
+
+    // A signed-in person's ID token as the bearer: the container answers as them, in the
+    // session AgentCore assigned.
+    let session = "caller-chosen-session-id-0123456789abcdef";
+    let r = post(Some(stack.id_token("bob@example.com")), Some(session))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(
+        r.headers()["x-amzn-bedrock-agentcore-runtime-session-id"],
+        session
+    );
+    let body: Value = r.json().await.unwrap();
+    assert!(
+        body["answer"].as_str().unwrap().contains("bob@example.com"),
+        "{body}"
+    );
+    assert_eq!(body["session_id"], session);
+    assert_eq!(
+        stack.devstack.stats().last_invoke.unwrap().session_id,
+        session
+    );
+    // Too short a session id is AgentCore's validation error.
+    let r = post(Some(stack.id_token("bob@example.com")), Some("short"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+}

@@ -36,15 +36,24 @@ impl Http {
         headers: &[(&str, &str)],
         body: String,
     ) -> Res<(u16, Bytes)> {
-        self.sender.ready().await?;
-        let mut req = hyper::Request::post(path).header(hyper::header::HOST, &self.host);
+        let mut req = hyper::Request::post(path);
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
-        let response = self
-            .sender
-            .send_request(req.body(Full::new(Bytes::from(body)))?)
-            .await?;
+        self.send(req, body).await
+    }
+
+    pub async fn get(&mut self, path: &str) -> Res<(u16, Bytes)> {
+        self.send(hyper::Request::get(path), String::new()).await
+    }
+
+    /// Send one request on the connection and read the whole answer.
+    async fn send(&mut self, req: hyper::http::request::Builder, body: String) -> Res<(u16, Bytes)> {
+        self.sender.ready().await?;
+        let req = req
+            .header(hyper::header::HOST, &self.host)
+            .body(Full::new(Bytes::from(body)))?;
+        let response = self.sender.send_request(req).await?;
         let status = response.status().as_u16();
         let body = response.into_body().collect().await?.to_bytes();
         Ok((status, body))

@@ -1,5 +1,6 @@
-//! The functions as child processes: spawned with exactly a Lambda environment, output
-//! to a log file, killed on drop; their `/proc` status (RSS).
+//! The functions and servers as child processes: spawned with exactly the environment
+//! given (a Lambda one, or a container's for the AgentCore front door), output to a log
+//! file, killed on drop; their `/proc` status (RSS).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -131,8 +132,35 @@ impl BridgeEnv {
         if kind == Kind::Floor {
             return env;
         }
-        // The variables template.yaml sets (one list, shared with the tests), then what
-        // points the SDK at the local stack. `AWS_REGION` repeats lambda_env's value.
+        // `AWS_REGION` repeats lambda_env's value.
+        env.extend(self.bridge_vars());
+        if let (Kind::BridgeOneBundle, Some((file, dir))) = (kind, &self.one_bundle) {
+            env.push(("SSL_CERT_FILE".into(), file.clone()));
+            env.push(("SSL_CERT_DIR".into(), dir.clone()));
+        }
+        env
+    }
+
+    /// `xaa-bridge-agentcore` as a container runs it: no Lambda variables, the bridge's
+    /// own, `BIND_ADDR`, and text logs at INFO (one line per invocation, and the
+    /// `listening addr=...` line).
+    pub fn agentcore_env(&self, bind: &str) -> Vec<(String, String)> {
+        let mut env: Vec<(String, String)> = [
+            ("BIND_ADDR", bind),
+            ("RUST_LOG", "info"),
+            ("AWS_DEFAULT_REGION", self.settings.aws_region.as_str()),
+            ("TZ", ":UTC"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        env.extend(self.bridge_vars());
+        env
+    }
+
+    /// The variables template.yaml sets (one list, shared with the tests), then what
+    /// points the SDK at the local stack.
+    fn bridge_vars(&self) -> Vec<(String, String)> {
         let s = &self.settings;
         let template = testkit::function_env(s, &self.secret_arn);
         let local = [
@@ -151,13 +179,12 @@ impl BridgeEnv {
             ("AWS_CONFIG_FILE", "/dev/null"),
             ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
         ];
-        env.extend(template.into_iter().map(|(k, v)| (k.to_string(), v)));
-        env.extend(local.map(|(k, v)| (k.to_string(), v.to_string())));
-        if let (Kind::BridgeOneBundle, Some((file, dir))) = (kind, &self.one_bundle) {
-            env.push(("SSL_CERT_FILE".into(), file.clone()));
-            env.push(("SSL_CERT_DIR".into(), dir.clone()));
-        }
-        env
+        let mut vars: Vec<(String, String)> = template
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        vars.extend(local.map(|(k, v)| (k.to_string(), v.to_string())));
+        vars
     }
 }
 

@@ -5,6 +5,8 @@
 //!   server (leg 2: RFC 7523 JWT bearer grant for an access token). Both are strict like
 //!   Okta: exact client assertion audience, single-use `jti`, registered `kid`, no system
 //!   scopes, and Okta's error codes and descriptions (see [`okta`] and [`token`]).
+//! * **AgentCore Runtime** (a third port): the JWT authorizer and session header in front
+//!   of a runtime container (see [`agentcore`]).
 //! * **Bedrock agent runtime** (another port): `InvokeAgent`, answering with real
 //!   event-stream frames the AWS SDK decodes, and checking that the session attribute
 //!   `oktaAccessToken` is an access token of the custom authorization server (see [`bedrock`]).
@@ -31,6 +33,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+pub mod agentcore;
 pub mod bedrock;
 mod keys;
 pub mod okta;
@@ -52,6 +55,11 @@ pub struct Config {
     pub okta_port: u16,
     /// Port of the Bedrock agent runtime stand-in on 127.0.0.1; 0 picks a free one.
     pub bedrock_port: u16,
+    /// Port of the AgentCore Runtime stand-in on 127.0.0.1; 0 picks a free one.
+    pub agentcore_port: u16,
+    /// The runtime container the AgentCore stand-in forwards to (`http://127.0.0.1:PORT`);
+    /// settable later with [`Devstack::set_agentcore_upstream`].
+    pub agentcore_upstream: Option<String>,
     /// Id of the custom authorization server (`ausdevstack1`).
     pub custom_as_id: String,
     /// Client id of the AI agent (workload principal) (`wlpdevstackagent`).
@@ -80,6 +88,8 @@ impl Default for Config {
         Config {
             okta_port: 0,
             bedrock_port: 0,
+            agentcore_port: 0,
+            agentcore_upstream: None,
             custom_as_id: "ausdevstack1".into(),
             agent_client_id: "wlpdevstackagent".into(),
             agent_key_id: "devstack-agent-key".into(),
@@ -194,6 +204,8 @@ pub struct Stats {
     pub invoke_agent: u64,
     /// JWKS fetches (org and custom authorization server).
     pub jwks_fetches: u64,
+    /// Requests to the AgentCore Runtime stand-in's invocations path.
+    pub agentcore_invocations: u64,
     /// The last InvokeAgent call whose body parsed.
     pub last_invoke: Option<LastInvoke>,
 }
@@ -220,6 +232,9 @@ pub struct Settings {
     pub oidc_client_id: String,
     pub oidc_client_secret: String,
     pub oidc_redirect_uri: String,
+    /// The AgentCore Runtime stand-in (`POST {agentcore_url}/invocations`).
+    #[serde(default)]
+    pub agentcore_url: String,
     pub bedrock_endpoint_url: String,
     pub bedrock_agent_id: String,
     pub bedrock_agent_alias_id: String,
@@ -247,6 +262,7 @@ pub(crate) struct Mutable {
     pub max_auth_age_secs: Option<u64>,
     pub okta_fault: OktaFault,
     pub bedrock_fault: BedrockFault,
+    pub agentcore_upstream: Option<String>,
     pub codes: HashMap<String, CodeGrant>,
     /// Client assertion `jti`s seen, with their `exp`, to refuse replays.
     pub used_jtis: HashMap<String, i64>,
@@ -292,6 +308,7 @@ pub struct Devstack {
     state: Arc<State>,
     okta_addr: SocketAddr,
     bedrock_addr: SocketAddr,
+    agentcore_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -336,6 +353,8 @@ impl Devstack {
         let bedrock_listener = TcpListener::bind(("127.0.0.1", cfg.bedrock_port)).await?;
         let okta_addr = okta_listener.local_addr()?;
         let bedrock_addr = bedrock_listener.local_addr()?;
+        let agentcore_listener = TcpListener::bind(("127.0.0.1", cfg.agentcore_port)).await?;
+        let agentcore_addr = agentcore_listener.local_addr()?;
         let okta_base = format!("http://{okta_addr}");
         let suffix = keys::random_suffix();
         // Key generation is the slow part of a start: do the three in parallel.
@@ -359,6 +378,7 @@ impl Devstack {
                 policy_allows_jwt_bearer: true,
                 max_auth_age_secs: None,
                 okta_fault: OktaFault::None,
+                agentcore_upstream: cfg.agentcore_upstream.clone(),
                 bedrock_fault: BedrockFault::None,
                 codes: HashMap::new(),
                 used_jtis: HashMap::new(),
@@ -388,18 +408,37 @@ impl Devstack {
             too_large: bedrock::too_large,
             log,
         };
+        let agentcore = server::Service {
+            name: "agentcore",
+            handler: {
+                let state = state.clone();
+                Arc::new(move |req| Box::pin(agentcore::handle(state.clone(), req)))
+            },
+            too_large: agentcore::too_large,
+            log,
+        };
         let tasks = vec![
             tokio::spawn(server::serve(
                 okta_listener,
                 Arc::new(okta),
                 stopped.clone(),
             )),
-            tokio::spawn(server::serve(bedrock_listener, Arc::new(bedrock), stopped)),
+            tokio::spawn(server::serve(
+                bedrock_listener,
+                Arc::new(bedrock),
+                stopped.clone(),
+            )),
+            tokio::spawn(server::serve(
+                agentcore_listener,
+                Arc::new(agentcore),
+                stopped,
+            )),
         ];
         Ok(Devstack {
             state,
             okta_addr,
             bedrock_addr,
+            agentcore_addr,
             stop,
             tasks,
         })
@@ -429,6 +468,16 @@ impl Devstack {
         self.bedrock_addr
     }
 
+    /// `http://127.0.0.1:PORT` of the AgentCore Runtime stand-in (`POST /invocations`).
+    pub fn agentcore_url(&self) -> String {
+        format!("http://{}", self.agentcore_addr)
+    }
+
+    /// Where the AgentCore stand-in forwards invocations (the container).
+    pub fn set_agentcore_upstream(&self, url: &str) {
+        self.state.lock().agentcore_upstream = Some(url.trim_end_matches('/').to_string());
+    }
+
     pub fn config(&self) -> &Config {
         &self.state.cfg
     }
@@ -446,6 +495,7 @@ impl Devstack {
             oidc_client_secret: cfg.oidc_client_secret.clone(),
             oidc_redirect_uri: DEFAULT_REDIRECT_URI.into(),
             bedrock_endpoint_url: self.bedrock_endpoint_url(),
+            agentcore_url: self.agentcore_url(),
             bedrock_agent_id: cfg.bedrock_agent_id.clone(),
             bedrock_agent_alias_id: cfg.bedrock_agent_alias_id.clone(),
             aws_region: "us-east-1".into(),

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use devstack::{Config, Devstack, User};
 
 const USAGE: &str = "\
-usage: devstack [--okta-port N] [--bedrock-port N] [--settings-file PATH] [--user LOGIN ...] [--quiet]
+usage: devstack [--okta-port N] [--bedrock-port N] [--agentcore-port N] [--agentcore-upstream URL]
+                [--settings-file PATH] [--user LOGIN ...] [--quiet]
 
 Local stand-ins for Okta (org + custom authorization server) and the Bedrock agent
 runtime, on 127.0.0.1. Prints the settings JSON (endpoints, client ids, the AI agent's
@@ -15,6 +16,9 @@ private JWK) as one line on stdout; with --settings-file it writes them there in
 
   --okta-port N        port of the Okta stand-in (default 0 = any free port)
   --bedrock-port N     port of the Bedrock stand-in (default 0 = any free port)
+  --agentcore-port N   port of the AgentCore Runtime stand-in (default 0 = any free port)
+  --agentcore-upstream URL
+                       the runtime container it forwards to, http://127.0.0.1:PORT
   --settings-file PATH also write the settings JSON here
   --user LOGIN ...     users who can sign in (replace alice and bob; the first is
                        the default sign-in; ids are 00u + a hash of the login)
@@ -66,6 +70,19 @@ fn parse_args() -> Result<Option<Args>, String> {
                 cfg.bedrock_port = value(&arg)?
                     .parse()
                     .map_err(|_| "--bedrock-port takes a port number (0-65535)")?
+            }
+            "--agentcore-port" => {
+                cfg.agentcore_port = value(&arg)?
+                    .parse()
+                    .map_err(|_| "--agentcore-port takes a port number (0-65535)")?
+            }
+            "--agentcore-upstream" => {
+                let url = value(&arg)?;
+                let host = url.strip_prefix("http://").unwrap_or("");
+                if !(host.starts_with("127.0.0.1:") || host.starts_with("localhost:")) {
+                    return Err("--agentcore-upstream takes http://127.0.0.1:PORT".into());
+                }
+                cfg.agentcore_upstream = Some(url);
             }
             "--settings-file" => settings_file = Some(PathBuf::from(value(&arg)?)),
             "--user" => {
@@ -176,10 +193,11 @@ async fn main() -> ExitCode {
         None => println!("{settings}"),
     }
     eprintln!(
-        "devstack: okta on {} (custom AS {}), bedrock on {}; users: {}. Ctrl-C to stop.",
+        "devstack: okta on {} (custom AS {}), bedrock on {}, agentcore on {}; users: {}. Ctrl-C to stop.",
         stack.okta_base_url(),
         stack.config().custom_as_id,
         stack.bedrock_endpoint_url(),
+        stack.agentcore_url(),
         stack
             .config()
             .users
