@@ -12,33 +12,39 @@ use std::time::Duration;
 use aws_lc_rs::{digest, rand};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use clap::Parser;
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use xaa::unverified_claims;
 
-const USAGE: &str = "\
-usage: get-id-token [--port N] [--headless] [--login-hint USER] [--timeout SECS]
-
-Signs in to the OIDC app (Authorization Code + PKCE S256) and prints the ID token on stdout.
-  --port N           callback port on localhost (default $CALLBACK_PORT or 8765; 0 = any)
-  --headless         no browser: fetch the authorize URL and follow its redirect
-                     (for devstack, which signs in without a prompt)
-  --login-hint USER  pass login_hint (picks the devstack user)
-  --timeout SECS     give up after this long (default 300)
-env: OKTA_BASE_URL (e.g. http://127.0.0.1:18080) or OKTA_DOMAIN (e.g. dev-123.okta.com),
-     OIDC_CLIENT_ID, OIDC_CLIENT_SECRET; the app must allow http://localhost:PORT/callback.";
+/// Sign in to the OIDC web app (Authorization Code + PKCE S256) and print the person's
+/// ID token on stdout, nothing else.
+///
+/// Environment: OKTA_BASE_URL (e.g. http://127.0.0.1:18080; plain http only for loopback)
+/// or OKTA_DOMAIN (e.g. dev-123.okta.com), OIDC_CLIENT_ID, OIDC_CLIENT_SECRET. The app
+/// must allow http://localhost:PORT/callback as a sign-in redirect URI.
+#[derive(Parser)]
+#[command(name = "get-id-token", version)]
+struct Opts {
+    /// Callback port on localhost (0 = any free port)
+    #[arg(long, env = "CALLBACK_PORT", default_value_t = 8765)]
+    port: u16,
+    /// No browser: fetch the authorize URL and follow its redirect (for devstack, which
+    /// signs in without a prompt)
+    #[arg(long)]
+    headless: bool,
+    /// Pass login_hint (picks the devstack user)
+    #[arg(long, value_name = "USER")]
+    login_hint: Option<String>,
+    /// Give up after this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: u64,
+}
 
 const SCOPE: &str = "openid profile email";
 const PAGE: &str = "<!doctype html><p>Signed in. You can close this window.";
 const FAILED: &str = "<!doctype html><p>Sign-in failed: see the terminal.";
-
-struct Opts {
-    port: u16,
-    headless: bool,
-    login_hint: Option<String>,
-    timeout: Duration,
-}
 
 type Res<T> = Result<T, String>;
 
@@ -63,33 +69,6 @@ fn var(name: &str) -> Option<String> {
 
 fn env(name: &str, what: &str) -> Res<String> {
     var(name).ok_or_else(|| format!("{name} is not set: {what}"))
-}
-
-fn parse_args() -> Res<Option<Opts>> {
-    let port = var("CALLBACK_PORT").map(|p| p.parse().map_err(|_| "CALLBACK_PORT is not a port"));
-    let port = port.transpose()?.unwrap_or(8765);
-    let mut opts = Opts {
-        port,
-        headless: false,
-        login_hint: None,
-        timeout: Duration::from_secs(300),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--headless" => opts.headless = true,
-            "--port" => opts.port = value()?.parse().map_err(|_| "--port takes a port number")?,
-            "--login-hint" => opts.login_hint = Some(value()?),
-            "--timeout" => {
-                let secs: u64 = value()?.parse().map_err(|_| "--timeout takes seconds")?;
-                opts.timeout = Duration::from_secs(secs.max(1));
-            }
-            other => return Err(format!("unknown argument {other:?} (see --help)")),
-        }
-    }
-    Ok(Some(opts))
 }
 
 /// `OKTA_BASE_URL` if set (https, or http for a loopback host), else `https://{OKTA_DOMAIN}`:
@@ -333,16 +312,9 @@ fn fail(message: &str, code: u8) -> ExitCode {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let opts = match parse_args() {
-        Ok(Some(opts)) => opts,
-        Ok(None) => {
-            eprintln!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => return fail(&message, 2),
-    };
-    let secs = opts.timeout.as_secs();
-    match tokio::time::timeout(opts.timeout, run(opts)).await {
+    let opts = Opts::parse();
+    let secs = opts.timeout;
+    match tokio::time::timeout(Duration::from_secs(secs), run(opts)).await {
         Ok(Ok(id_token)) => {
             println!("{id_token}");
             ExitCode::SUCCESS

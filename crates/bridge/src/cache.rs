@@ -1,4 +1,4 @@
-//! Expiring, bounded, single-flight token cache.
+//! Expiring, bounded, single-flight token cache over `quick_cache`.
 //!
 //! Entries are keyed on a SHA-256 of the *exact* subject token (plus audience, scope and
 //! client), never on claims read from it such as `sub`. A caller presenting a forged or
@@ -7,17 +7,19 @@
 //! Okta validated that token once, and nothing cached can be reached without it.
 //!
 //! An entry counts as expired `margin` before its real expiry, so a token handed out is
-//! still valid when the downstream call uses it. The LRU is an intrusive doubly linked
-//! list over a slab, so a hit is one short critical section with O(1) pointer moves and
-//! no allocation; a `BTreeSet` ordered by expiry lets eviction drop dead entries first.
+//! still valid when the downstream call uses it. `quick_cache` bounds the entry count
+//! (its eviction policy keeps frequently used entries) and gives single flight through
+//! its placeholder guards: concurrent callers for one key wait for the first, a failed
+//! or cancelled first caller hands the turn to exactly one waiter, and unrelated keys
+//! never wait for each other. We measured no reason to keep the hand-made LRU it replaces.
 
-use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_lc_rs::digest;
+use quick_cache::sync::Cache;
 
 use xaa::Clock;
 
@@ -48,110 +50,11 @@ impl fmt::Debug for CacheKey {
     }
 }
 
-const NIL: usize = usize::MAX;
-
-struct Slot<V> {
-    key: CacheKey,
-    value: V,
-    fresh_until: SystemTime,
-    prev: usize,
-    next: usize,
-}
-
-/// Slab + intrusive list: `head` is the most recently used entry, `tail` the least.
-struct Lru<V> {
-    index: HashMap<CacheKey, usize>,
-    slots: Vec<Option<Slot<V>>>,
-    free: Vec<usize>,
-    head: usize,
-    tail: usize,
-    max: usize,
-    by_expiry: BTreeSet<(SystemTime, CacheKey)>,
-}
-
-impl<V> Lru<V> {
-    fn slot(&mut self, i: usize) -> &mut Slot<V> {
-        self.slots[i].as_mut().expect("linked slot is occupied")
-    }
-
-    fn unlink(&mut self, i: usize) {
-        let (prev, next) = {
-            let s = self.slot(i);
-            (s.prev, s.next)
-        };
-        match prev {
-            NIL => self.head = next,
-            p => self.slot(p).next = next,
-        }
-        match next {
-            NIL => self.tail = prev,
-            n => self.slot(n).prev = prev,
-        }
-    }
-
-    fn push_front(&mut self, i: usize) {
-        let old = self.head;
-        let s = self.slot(i);
-        s.prev = NIL;
-        s.next = old;
-        match old {
-            NIL => self.tail = i,
-            o => self.slot(o).prev = i,
-        }
-        self.head = i;
-    }
-
-    fn remove(&mut self, key: &CacheKey) {
-        if let Some(i) = self.index.remove(key) {
-            self.unlink(i);
-            // Dropping the slot drops the value here, so secrets are wiped promptly.
-            let s = self.slots[i].take().expect("indexed slot is occupied");
-            self.by_expiry.remove(&(s.fresh_until, s.key));
-            self.free.push(i);
-        }
-    }
-
-    fn insert(&mut self, key: CacheKey, value: V, fresh_until: SystemTime, now: SystemTime) {
-        self.remove(&key);
-        // Dead entries go first: each is removed once, so this is amortised O(log n).
-        while let Some(&(_, k)) = self.by_expiry.first().filter(|(t, _)| *t <= now) {
-            self.remove(&k);
-        }
-        while self.index.len() >= self.max && self.tail != NIL {
-            let lru = self.slot(self.tail).key;
-            self.remove(&lru);
-        }
-        let i = self.free.pop().unwrap_or(self.slots.len());
-        if i == self.slots.len() {
-            self.slots.push(None);
-        }
-        self.slots[i] = Some(Slot {
-            key,
-            value,
-            fresh_until,
-            prev: NIL,
-            next: NIL,
-        });
-        self.index.insert(key, i);
-        self.by_expiry.insert((fresh_until, key));
-        self.push_front(i);
-    }
-}
-
-/// One per key being fetched; its async mutex is the "turn" to run the fetch.
-type Flight = Arc<tokio::sync::Mutex<()>>;
-
 pub struct TokenCache<V> {
-    entries: Mutex<Lru<V>>,
-    flights: Mutex<HashMap<CacheKey, Flight>>,
+    /// The value and the time it stops being handed out (`expires_at - margin`).
+    entries: Cache<CacheKey, (V, SystemTime)>,
     margin: Duration,
     clock: Arc<dyn Clock>,
-}
-
-/// A panic elsewhere must not turn every later invocation into a panic; the cache's
-/// invariants hold between statements, so the data behind a poisoned lock is usable.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl<V: Clone + Send + Sync + 'static> TokenCache<V> {
@@ -159,112 +62,75 @@ impl<V: Clone + Send + Sync + 'static> TokenCache<V> {
     /// `expires_at - margin`.
     pub fn new(max_entries: usize, margin: Duration, clock: Arc<dyn Clock>) -> Self {
         TokenCache {
-            entries: Mutex::new(Lru {
-                index: HashMap::new(),
-                slots: Vec::new(),
-                free: Vec::new(),
-                head: NIL,
-                tail: NIL,
-                max: max_entries.max(1),
-                by_expiry: BTreeSet::new(),
-            }),
-            flights: Mutex::new(HashMap::new()),
+            entries: Cache::new(max_entries.max(1)),
             margin,
             clock,
         }
     }
 
-    /// A fresh entry, marked most recently used; an expired one is removed.
+    /// A fresh entry; an expired one is removed (dropping, and so wiping, its value).
     pub fn get(&self, key: &CacheKey) -> Option<V> {
-        let now = self.clock.now();
-        let mut lru = lock(&self.entries);
-        let i = *lru.index.get(key)?;
-        if lru.slot(i).fresh_until <= now {
-            lru.remove(key);
+        let (value, fresh_until) = self.entries.get(key)?;
+        if fresh_until <= self.clock.now() {
+            self.entries.remove(key);
             return None;
         }
-        if lru.head != i {
-            lru.unlink(i);
-            lru.push_front(i);
-        }
-        Some(lru.slot(i).value.clone())
+        Some(value)
     }
 
-    /// Not inserted at all if `expires_at` is already within the margin: nobody could use it.
+    /// When an entry fetched now stops being handed out, or `None` when it is already
+    /// inside the margin (nobody could use it).
+    fn fresh_until(&self, expires_at: SystemTime) -> Option<SystemTime> {
+        expires_at
+            .checked_sub(self.margin)
+            .filter(|fresh_until| *fresh_until > self.clock.now())
+    }
+
+    /// Not inserted at all if `expires_at` is already within the margin.
     pub fn insert(&self, key: CacheKey, value: V, expires_at: SystemTime) {
-        let now = self.clock.now();
-        match expires_at.checked_sub(self.margin) {
-            Some(fresh_until) if fresh_until > now => {
-                lock(&self.entries).insert(key, value, fresh_until, now)
-            }
-            _ => {}
+        if let Some(fresh_until) = self.fresh_until(expires_at) {
+            self.entries.insert(key, (value, fresh_until));
         }
     }
 
     pub fn remove(&self, key: &CacheKey) {
-        lock(&self.entries).remove(key);
+        self.entries.remove(key);
     }
 
     pub fn len(&self) -> usize {
-        lock(&self.entries).index.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Single flight: concurrent callers for one key take turns on that key's async
-    /// mutex. The first runs `fetch`; the rest find the cached value when their turn
-    /// comes. A failed (or cancelled) leader just releases its turn, so exactly one
-    /// waiter, in FIFO order, tries next: the error stays with the leader, `E` need not
-    /// be `Clone`, and nothing is wedged. A value that fetch returns already inside the
-    /// margin is returned to its own caller but not cached, so the next waiter fetches.
+    /// Single flight: the first caller for a missing key runs `fetch`; concurrent
+    /// callers wait and get its value. A failed (or cancelled) first caller keeps its
+    /// error and hands the turn to exactly one waiter, so `E` need not be `Clone` and
+    /// nothing is wedged. A value that `fetch` returns already inside the margin goes to
+    /// its own caller but is not cached, so the next waiter fetches.
     pub async fn get_or_try_fetch<F, Fut, E>(&self, key: CacheKey, fetch: F) -> Result<V, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<(V, SystemTime), E>>,
     {
-        if let Some(v) = self.get(&key) {
-            return Ok(v);
-        }
-        let ticket = self.join_flight(key);
-        // Declared after `ticket`, so the turn is released before the ticket cleans up.
-        let _turn = ticket.flight.lock().await;
-        if let Some(v) = self.get(&key) {
-            return Ok(v);
-        }
-        let (value, expires_at) = fetch().await?;
-        self.insert(key, value.clone(), expires_at);
-        Ok(value)
-    }
-
-    fn join_flight(&self, key: CacheKey) -> Ticket<'_> {
-        let flight = lock(&self.flights).entry(key).or_default().clone();
-        Ticket {
-            flights: &self.flights,
-            key,
-            flight,
-        }
-    }
-}
-
-/// A caller's membership in a key's flight. Dropping it (on return or cancellation)
-/// removes the flight once nobody else holds it, so the map cannot grow without bound.
-struct Ticket<'a> {
-    flights: &'a Mutex<HashMap<CacheKey, Flight>>,
-    key: CacheKey,
-    flight: Flight,
-}
-
-impl Drop for Ticket<'_> {
-    fn drop(&mut self) {
-        let mut flights = lock(self.flights);
-        // Clones are only handed out under this lock, so the count is exact: ours + the map's.
-        let ours = flights
-            .get(&self.key)
-            .is_some_and(|f| Arc::ptr_eq(f, &self.flight));
-        if ours && Arc::strong_count(&self.flight) == 2 {
-            flights.remove(&self.key);
+        loop {
+            match self.entries.get_value_or_guard_async(&key).await {
+                Ok((value, fresh_until)) if fresh_until > self.clock.now() => return Ok(value),
+                // Stale: drop it and take a turn like any missing key.
+                Ok(_) => {
+                    self.entries.remove(&key);
+                }
+                Err(guard) => {
+                    // The guard is dropped on error or cancellation: the next waiter's turn.
+                    let (value, expires_at) = fetch().await?;
+                    if let Some(fresh_until) = self.fresh_until(expires_at) {
+                        let _ = guard.insert((value.clone(), fresh_until));
+                    }
+                    return Ok(value);
+                }
+            }
         }
     }
 }
@@ -302,13 +168,6 @@ mod tests {
     ) -> JoinHandle<Result<String, &'static str>> {
         let c = c.clone();
         tokio::spawn(async move { c.get_or_try_fetch(key(k), || fetch).await })
-    }
-    /// Waits until `n` callers hold or queue for `k`'s turn.
-    async fn until_in_flight(c: &Cache, k: &str, n: usize) {
-        let count = || lock(&c.flights).get(&key(k)).map_or(0, Arc::strong_count);
-        while count() != n + 1 {
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
     }
 
     #[test]
@@ -348,37 +207,31 @@ mod tests {
     }
 
     #[test]
-    fn least_recently_used_is_evicted_and_bound_is_never_exceeded() {
-        let (c, _) = cache(3);
-        for k in ["a", "b", "c"] {
-            c.insert(key(k), k.into(), at(T0 + 3600));
-        }
-        assert!(c.get(&key("a")).is_some());
-        c.insert(key("d"), "d".into(), at(T0 + 3600));
-        assert_eq!(c.get(&key("b")), None);
-        for k in ["c", "a", "d"] {
-            assert!(c.get(&key(k)).is_some(), "{k} evicted");
-        }
-        c.insert(key("e"), "e".into(), at(T0 + 3600)); // `c` is now the oldest use
-        assert_eq!(c.get(&key("c")), None);
-        for i in 0..100 {
+    fn the_bound_is_never_exceeded_and_a_hot_entry_survives_a_scan() {
+        let (c, _) = cache(100);
+        c.insert(key("hot"), "h".into(), at(T0 + 3600));
+        for i in 0..10_000 {
             c.insert(key(&i.to_string()), "v".into(), at(T0 + 3600));
-            assert!(c.len() <= 3);
+            assert!(
+                c.get(&key("hot")).is_some(),
+                "the hot entry was evicted at {i}"
+            );
+            assert!(c.len() <= 100, "{} entries", c.len());
         }
-        assert_eq!(c.len(), 3);
-        assert!(["97", "98", "99"].iter().all(|k| c.get(&key(k)).is_some()));
+        assert!(c.len() >= 50, "the cache keeps using its room: {}", c.len());
     }
 
     #[test]
-    fn expired_entries_are_evicted_before_live_ones() {
-        let (c, clock) = cache(2);
-        c.insert(key("short"), "s".into(), at(T0 + 100));
-        c.insert(key("long"), "l".into(), at(T0 + 3600));
-        assert!(c.get(&key("short")).is_some()); // `long` is now the LRU entry
-        clock.advance(Duration::from_secs(50));
-        c.insert(key("new"), "n".into(), at(T0 + 3600));
-        assert_eq!(c.len(), 2);
-        assert!(c.get(&key("long")).is_some() && c.get(&key("new")).is_some());
+    fn a_stale_entry_is_fetched_again_not_served() {
+        let (c, clock) = cache(10);
+        c.insert(key("k"), "old".into(), at(T0 + 120));
+        clock.set(T0 + 60);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let got = rt.block_on(c.get_or_try_fetch(key("k"), || async { ok("new") }));
+        assert_eq!(got.unwrap(), "new");
+        assert_eq!(c.get(&key("k")).as_deref(), Some("new"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -399,7 +252,6 @@ mod tests {
             assert_eq!(t.await.unwrap().unwrap(), "token");
         }
         assert_eq!(calls.load(SeqCst), 1);
-        assert!(lock(&c.flights).is_empty(), "flight not cleaned up");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -417,16 +269,21 @@ mod tests {
             }
         };
         let leader = spawn_fetch(&c, "k", fetch());
-        until_in_flight(&c, "k", 1).await;
+        // The leader is inside its fetch once the first call is counted.
+        while calls.load(SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
         let waiters: Vec<_> = (0..10).map(|_| spawn_fetch(&c, "k", fetch())).collect();
-        until_in_flight(&c, "k", 11).await;
         release.notify_one();
         assert_eq!(leader.await.unwrap(), Err("leader failed"));
         for w in waiters {
             assert_eq!(w.await.unwrap().unwrap(), "token");
         }
-        assert_eq!(calls.load(SeqCst), 2);
-        assert!(lock(&c.flights).is_empty(), "flight not cleaned up");
+        assert_eq!(
+            calls.load(SeqCst),
+            2,
+            "one failed fetch, then exactly one more"
+        );
     }
 
     #[tokio::test]
@@ -448,19 +305,20 @@ mod tests {
         );
         assert!(leader.is_err(), "leader should have timed out");
         assert_eq!(got.expect("waiter wedged").unwrap(), "token");
-        assert!(lock(&c.flights).is_empty(), "flight not cleaned up");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn unrelated_keys_proceed_while_one_fetch_is_stalled() {
         let (c, _) = cache(10);
         let release = Arc::new(Notify::new());
-        let r = release.clone();
+        let (r, entered) = (release.clone(), Arc::new(Notify::new()));
+        let e = entered.clone();
         let stalled = spawn_fetch(&c, "slow", async move {
+            e.notify_one();
             r.notified().await;
             ok("slow")
         });
-        until_in_flight(&c, "slow", 1).await;
+        entered.notified().await;
         let other = c.get_or_try_fetch(key("fast"), || async { ok("fast") });
         let got = timeout(Duration::from_secs(5), other).await;
         assert_eq!(got.expect("blocked by another key").unwrap(), "fast");

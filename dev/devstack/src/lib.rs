@@ -503,6 +503,12 @@ impl Devstack {
         }
     }
 
+    /// The AI agent's signing key, for tests that act as the agent: handed out rather
+    /// than re-derived from the JWK, so there is one JWK-to-key path per side.
+    pub fn agent_encoding_key(&self) -> jsonwebtoken::EncodingKey {
+        self.state.agent_key.encoding.clone()
+    }
+
     /// The AI agent's private RSA JWK (kty, kid, alg RS256, use, n, e, d, p, q, dp, dq, qi).
     pub fn agent_private_jwk(&self) -> Value {
         self.state.agent_key.private_jwk.clone()

@@ -3,30 +3,62 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::Parser;
 use devstack::{Config, Devstack, User};
 
-const USAGE: &str = "\
-usage: devstack [--okta-port N] [--bedrock-port N] [--agentcore-port N] [--agentcore-upstream URL]
-                [--settings-file PATH] [--user LOGIN ...] [--quiet]
+/// Local stand-ins for Okta (org + custom authorization server), the Bedrock agent
+/// runtime and AgentCore Runtime, on 127.0.0.1.
+///
+/// Prints the settings JSON (endpoints, client ids, the AI agent's private JWK) as one
+/// line on stdout; with --settings-file it writes them there instead (mode 0600,
+/// atomically) and prints them without the private key. Logs one line per request on
+/// stderr (no tokens, codes, keys or emails).
+///
+/// A prompt starting with devstack-fault:throttle, devstack-fault:midstream[=exceptionType]
+/// or devstack-fault:slow[=secs] makes the Bedrock stand-in fail that call.
+#[derive(Parser)]
+#[command(name = "devstack", version)]
+struct Cli {
+    /// Port of the Okta stand-in (0 = any free port)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    okta_port: u16,
+    /// Port of the Bedrock stand-in (0 = any free port)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    bedrock_port: u16,
+    /// Port of the AgentCore Runtime stand-in (0 = any free port)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    agentcore_port: u16,
+    /// The runtime container the AgentCore stand-in forwards to, http://127.0.0.1:PORT
+    #[arg(long, value_name = "URL", value_parser = loopback_url)]
+    agentcore_upstream: Option<String>,
+    /// Also write the settings JSON here (with the private key; mode 0600)
+    #[arg(long, value_name = "PATH")]
+    settings_file: Option<PathBuf>,
+    /// Users who can sign in (replace alice and bob; the first is the default sign-in;
+    /// ids are 00u + a hash of the login)
+    #[arg(long = "user", value_name = "LOGIN", num_args = 1.., value_parser = login)]
+    users: Vec<String>,
+    /// No request log
+    #[arg(long)]
+    quiet: bool,
+}
 
-Local stand-ins for Okta (org + custom authorization server) and the Bedrock agent
-runtime, on 127.0.0.1. Prints the settings JSON (endpoints, client ids, the AI agent's
-private JWK) as one line on stdout; with --settings-file it writes them there instead
-(mode 0600, atomically) and prints them without the private key. Logs one line per request on stderr (no tokens, codes, keys or emails).
+fn loopback_url(url: &str) -> Result<String, String> {
+    let host = url.strip_prefix("http://").unwrap_or("");
+    if host.starts_with("127.0.0.1:") || host.starts_with("localhost:") {
+        Ok(url.to_string())
+    } else {
+        Err("takes http://127.0.0.1:PORT".into())
+    }
+}
 
-  --okta-port N        port of the Okta stand-in (default 0 = any free port)
-  --bedrock-port N     port of the Bedrock stand-in (default 0 = any free port)
-  --agentcore-port N   port of the AgentCore Runtime stand-in (default 0 = any free port)
-  --agentcore-upstream URL
-                       the runtime container it forwards to, http://127.0.0.1:PORT
-  --settings-file PATH also write the settings JSON here
-  --user LOGIN ...     users who can sign in (replace alice and bob; the first is
-                       the default sign-in; ids are 00u + a hash of the login)
-  --quiet              no request log
-  -h, --help           this text
-
-A prompt starting with devstack-fault:throttle, devstack-fault:midstream[=exceptionType]
-or devstack-fault:slow[=secs] makes the Bedrock stand-in fail that call.";
+fn login(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.chars().any(char::is_whitespace) {
+        Err("takes logins without spaces, such as carol@example.com".into())
+    } else {
+        Ok(value.to_string())
+    }
+}
 
 struct Args {
     cfg: Config,
@@ -49,65 +81,23 @@ fn user_for(login: &str) -> User {
     )
 }
 
-fn parse_args() -> Result<Option<Args>, String> {
+fn parse_args() -> Args {
+    let cli = Cli::parse();
     let mut cfg = Config {
-        log_requests: true,
+        okta_port: cli.okta_port,
+        bedrock_port: cli.bedrock_port,
+        agentcore_port: cli.agentcore_port,
+        agentcore_upstream: cli.agentcore_upstream,
+        log_requests: !cli.quiet,
         ..Config::default()
     };
-    let mut users = Vec::new();
-    let mut settings_file = None;
-    let mut args = std::env::args().skip(1).peekable();
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--okta-port" => {
-                cfg.okta_port = value(&arg)?
-                    .parse()
-                    .map_err(|_| "--okta-port takes a port number (0-65535)")?
-            }
-            "--bedrock-port" => {
-                cfg.bedrock_port = value(&arg)?
-                    .parse()
-                    .map_err(|_| "--bedrock-port takes a port number (0-65535)")?
-            }
-            "--agentcore-port" => {
-                cfg.agentcore_port = value(&arg)?
-                    .parse()
-                    .map_err(|_| "--agentcore-port takes a port number (0-65535)")?
-            }
-            "--agentcore-upstream" => {
-                let url = value(&arg)?;
-                let host = url.strip_prefix("http://").unwrap_or("");
-                if !(host.starts_with("127.0.0.1:") || host.starts_with("localhost:")) {
-                    return Err("--agentcore-upstream takes http://127.0.0.1:PORT".into());
-                }
-                cfg.agentcore_upstream = Some(url);
-            }
-            "--settings-file" => settings_file = Some(PathBuf::from(value(&arg)?)),
-            "--user" => {
-                // `--user a@x b@x` and `--user a@x --user b@x` both work.
-                let mut logins = vec![value(&arg)?];
-                while let Some(login) = args.next_if(|next| !next.starts_with('-')) {
-                    logins.push(login);
-                }
-                for login in logins {
-                    if login.is_empty() || login.chars().any(char::is_whitespace) {
-                        return Err(
-                            "--user takes logins without spaces, such as carol@example.com".into(),
-                        );
-                    }
-                    users.push(user_for(&login));
-                }
-            }
-            "--quiet" => cfg.log_requests = false,
-            other => return Err(format!("unknown argument {other:?} (see --help)")),
-        }
+    if !cli.users.is_empty() {
+        cfg.users = cli.users.iter().map(|login| user_for(login)).collect();
     }
-    if !users.is_empty() {
-        cfg.users = users;
+    Args {
+        cfg,
+        settings_file: cli.settings_file,
     }
-    Ok(Some(Args { cfg, settings_file }))
 }
 
 /// Write via a temporary file in the same directory and rename, so readers never see
@@ -159,17 +149,7 @@ async fn stop_signal() {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("devstack: {message}");
-            return ExitCode::from(2);
-        }
-    };
+    let args = parse_args();
     let stack = match Devstack::start(args.cfg).await {
         Ok(stack) => stack,
         Err(e) => {

@@ -2,11 +2,8 @@
 //! agent's side of the protocol, built with jsonwebtoken like the Lambda does.
 #![allow(dead_code)]
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use devstack::Devstack;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use pkcs1::der::Encode;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -116,35 +113,9 @@ pub async fn post_form(base: &str, path: &str, pairs: &[(&str, &str)]) -> Resp {
     .await
 }
 
-/// The agent's RSA signing key rebuilt from the private JWK devstack hands out.
+/// The agent's RSA signing key, as devstack holds it (not re-derived from the JWK).
 pub fn agent_key(stack: &Devstack) -> EncodingKey {
-    let jwk = stack.agent_private_jwk();
-    let field = |name: &str| URL_SAFE_NO_PAD.decode(jwk[name].as_str().unwrap()).unwrap();
-    let (n, e, d, p, q, dp, dq, qi) = (
-        field("n"),
-        field("e"),
-        field("d"),
-        field("p"),
-        field("q"),
-        field("dp"),
-        field("dq"),
-        field("qi"),
-    );
-    fn uint(b: &[u8]) -> pkcs1::UintRef<'_> {
-        pkcs1::UintRef::new(b).unwrap()
-    }
-    let key = pkcs1::RsaPrivateKey {
-        modulus: uint(&n),
-        public_exponent: uint(&e),
-        private_exponent: uint(&d),
-        prime1: uint(&p),
-        prime2: uint(&q),
-        exponent1: uint(&dp),
-        exponent2: uint(&dq),
-        coefficient: uint(&qi),
-        other_prime_infos: None,
-    };
-    EncodingKey::from_rsa_der(&key.to_der().unwrap())
+    stack.agent_encoding_key()
 }
 
 pub fn now() -> i64 {
