@@ -183,14 +183,15 @@ pub(crate) fn precheck_id_token(id_token: &IdToken, now: u64) -> Result<IdTokenF
     let number = |name: &str| claims.get(name).and_then(Value::as_u64);
     let exp =
         number("exp").ok_or_else(|| Error::IdTokenPrecheck("it has no `exp` claim".into()))?;
-    if exp + CLOCK_LEEWAY_SECS <= now {
+    // Saturating: an `exp` near u64::MAX is far in the future, not an overflow.
+    if exp.saturating_add(CLOCK_LEEWAY_SECS) <= now {
         return Err(Error::IdTokenPrecheck(format!(
             "it expired {} s ago",
             now - exp
         )));
     }
     for claim in ["nbf", "iat"] {
-        if number(claim).is_some_and(|t| t > now + CLOCK_LEEWAY_SECS) {
+        if number(claim).is_some_and(|t| t > now.saturating_add(CLOCK_LEEWAY_SECS)) {
             return Err(Error::IdTokenPrecheck(format!(
                 "its `{claim}` is in the future; check the clock"
             )));
@@ -385,6 +386,15 @@ mod tests {
         assert!(
             matches!(check(json!({"exp": now + 600, "iat": now + 3600})), Err(Error::IdTokenPrecheck(m)) if m.contains("iat"))
         );
+        // Absurd numbers are handled, never an overflow (a panic in debug builds).
+        assert!(check(json!({"exp": u64::MAX})).is_ok());
+        assert!(matches!(
+            precheck_id_token(
+                &IdToken::new(jwt(json!({"exp": u64::MAX, "iat": u64::MAX}))),
+                u64::MAX
+            ),
+            Ok(_)
+        ));
         let facts = check(json!({"exp": now + 600, "sub": "00uabc123"})).unwrap();
         assert_eq!(facts.user_id.as_deref(), Some("00uabc123"));
         let facts = check(json!({"exp": now + 600, "sub": "alice@example.com"})).unwrap();

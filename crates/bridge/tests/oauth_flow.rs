@@ -420,3 +420,97 @@ async fn concurrent_first_requests_for_one_user_make_one_exchange() {
     }
     assert_eq!(h.okta.sent().len(), 2);
 }
+
+/// An ID-JAG whose claims carry `exp`, as Okta's do; the signature is not checked here.
+fn id_jag_with_exp(exp: u64) -> String {
+    unsigned_jwt(json!({"iss": "https://example.okta.com", "sub": "00ualice", "exp": exp}))
+}
+
+#[tokio::test]
+async fn an_absurd_lifetime_from_okta_is_a_protocol_error_not_a_panic() {
+    for body in [
+        format!(
+            r#"{{"token_type":"Bearer","expires_in":{},"access_token":"at-1"}}"#,
+            u64::MAX
+        ),
+        // No expires_in, and a token whose exp is absurdly far away.
+        format!(
+            r#"{{"token_type":"Bearer","access_token":"{}"}}"#,
+            id_jag_with_exp(u64::MAX)
+        ),
+    ] {
+        let h = harness(vec![id_jag_ok(), Ok((200, body, None))]);
+        let err = ask(&h, &id_token_for("00ualice")).await.unwrap_err();
+        assert_eq!(err.kind(), "OktaProtocolError", "{err}");
+        assert!(err.to_string().contains("not plausible"), "{err}");
+        assert!(h.agent.tokens().is_empty(), "nothing reached the agent");
+    }
+    // The same at leg 1.
+    let h = harness(vec![Ok((
+        200,
+        format!(
+            r#"{{"issued_token_type":"urn:ietf:params:oauth:token-type:id-jag","access_token":"j","expires_in":{}}}"#,
+            u64::MAX
+        ),
+        None,
+    ))]);
+    let err = ask(&h, &id_token_for("00ualice")).await.unwrap_err();
+    assert_eq!(err.kind(), "OktaProtocolError");
+}
+
+#[tokio::test]
+async fn a_long_stated_lifetime_is_cached_for_a_day_at_most() {
+    let h = harness(vec![
+        id_jag_ok(),
+        Ok((
+            200,
+            r#"{"token_type":"Bearer","expires_in":864000,"access_token":"at-1"}"#.into(),
+            None,
+        )),
+        id_jag_ok(),
+        access_ok("at-2"),
+    ]);
+    let id_token = unsigned_jwt(
+        json!({"iss": "https://example.okta.com", "sub": "00ualice", "aud": "0oaweb", "iat": NOW - 10, "exp": NOW + 20 * 86_400}),
+    );
+    ask(&h, &id_token).await.unwrap();
+    h.clock.advance(Duration::from_secs(23 * 3600));
+    ask(&h, &id_token).await.unwrap();
+    assert_eq!(h.okta.sent().len(), 2, "still cached after 23 h");
+    h.clock.advance(Duration::from_secs(3600));
+    ask(&h, &id_token).await.unwrap();
+    assert_eq!(
+        h.agent.tokens(),
+        vec!["at-1", "at-1", "at-2"],
+        "renewed after 24 h"
+    );
+}
+
+#[tokio::test]
+async fn without_expires_in_the_expiry_comes_from_the_tokens_own_exp() {
+    let h = harness(vec![
+        id_jag_ok(),
+        Ok((
+            200,
+            format!(
+                r#"{{"token_type":"Bearer","access_token":"{}"}}"#,
+                id_jag_with_exp(NOW + 120)
+            ),
+            None,
+        )),
+        access_ok("at-2"),
+    ]);
+    let id_token = id_token_for("00ualice");
+    ask(&h, &id_token).await.unwrap();
+    // exp 120 s away minus the 60 s margin: still cached at +59 s, renewed at +61 s.
+    h.clock.advance(Duration::from_secs(59));
+    ask(&h, &id_token).await.unwrap();
+    assert_eq!(h.okta.sent().len(), 2);
+    h.clock.advance(Duration::from_secs(2));
+    ask(&h, &id_token).await.unwrap();
+    assert_eq!(
+        h.okta.sent().len(),
+        3,
+        "renewed once its own exp came within the margin"
+    );
+}

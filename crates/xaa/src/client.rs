@@ -43,6 +43,12 @@ impl Error {
     }
 }
 
+/// No token is cached longer than this, whatever lifetime Okta states (Okta's own
+/// maximum access token lifetime is a day).
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// A stated lifetime beyond this is not a mistake we can sensibly cap: refuse it.
+pub const ABSURD_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
+
 /// At most this many attempts per token request, transient failures only.
 pub const MAX_ATTEMPTS: u32 = 3;
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
@@ -97,7 +103,7 @@ impl OktaClient {
                 |assertion| grants::token_exchange_body(cfg, id_token, assertion),
             )
             .await?;
-        let expires_at = self.expiry(issued.expires_in, &issued.token);
+        let expires_at = self.expiry(Leg::TokenExchange, issued.expires_in, &issued.token)?;
         Ok(Grant {
             token: IdJag::new(issued.token.as_str()),
             expires_at,
@@ -118,7 +124,7 @@ impl OktaClient {
                 |assertion| grants::jwt_bearer_body(id_jag, assertion),
             )
             .await?;
-        let expires_at = self.expiry(issued.expires_in, &issued.token);
+        let expires_at = self.expiry(Leg::JwtBearer, issued.expires_in, &issued.token)?;
         Ok(Grant {
             token: AccessToken::new(issued.token.as_str()),
             expires_at,
@@ -126,12 +132,26 @@ impl OktaClient {
     }
 
     /// `expires_in` when given, else the token's own `exp` (decoded, not trusted: the
-    /// worst a lie can do is an early refresh or one refused call).
-    fn expiry(&self, expires_in: Option<u64>, token: &str) -> Option<u64> {
-        match expires_in {
-            Some(secs) => Some(self.clock.unix_now().saturating_add(secs)),
+    /// worst a lie can do is an early refresh or one refused call). Lifetimes are capped
+    /// at [`MAX_TOKEN_LIFETIME`]; a value beyond [`ABSURD_LIFETIME`] is a protocol error,
+    /// never an overflow further down.
+    fn expiry(&self, leg: Leg, expires_in: Option<u64>, token: &str) -> Result<Option<u64>, Error> {
+        let now = self.clock.unix_now();
+        let lifetime = match expires_in {
+            Some(secs) => Some(secs),
             None => response::unverified_claims(token)
-                .and_then(|c| c.get("exp").and_then(|v| v.as_u64())),
+                .and_then(|c| c.get("exp").and_then(|v| v.as_u64()))
+                .map(|exp| exp.saturating_sub(now)),
+        };
+        match lifetime {
+            None => Ok(None),
+            Some(secs) if secs > ABSURD_LIFETIME.as_secs() => Err(Error::Okta(OktaError::Protocol {
+                leg,
+                reason: format!(
+                    "the token's lifetime ({secs} s) is not plausible; refusing it rather than caching it"
+                ),
+            })),
+            Some(secs) => Ok(now.checked_add(secs.min(MAX_TOKEN_LIFETIME.as_secs()))),
         }
     }
 
