@@ -131,13 +131,16 @@ async fn the_id_token_may_come_as_a_bearer_header_and_the_session_from_agentcore
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    let used = stack.devstack.stats().last_invoke.unwrap().session_id;
-    assert_eq!(body["session_id"], used.as_str());
-    let pattern_ok = (2..=100).contains(&used.len())
-        && used
+    // The caller's session is the header mapped to Bedrock's rule; Bedrock itself sees
+    // that id bound to the person.
+    let mapped = body["session_id"].as_str().unwrap().to_string();
+    let pattern_ok = (2..=100).contains(&mapped.len())
+        && mapped
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c));
-    assert!(pattern_ok, "Bedrock's session id rule: {used}");
+    assert!(pattern_ok, "Bedrock's session id rule: {mapped}");
+    let used = stack.devstack.stats().last_invoke.unwrap().session_id;
+    assert!(used.starts_with("xs-"), "{used}");
     // The same header maps to the same Bedrock session.
     let (_, again) = stack
         .post(
@@ -148,7 +151,12 @@ async fn the_id_token_may_come_as_a_bearer_header_and_the_session_from_agentcore
             )],
         )
         .await;
-    assert_eq!(again["session_id"], used.as_str());
+    assert_eq!(again["session_id"], mapped.as_str());
+    assert_eq!(
+        stack.devstack.stats().last_invoke.unwrap().session_id,
+        used,
+        "the same header and person continue the same Bedrock session"
+    );
     // A session id in the body wins over the header.
     let (_, own) = stack
         .post(
@@ -619,10 +627,13 @@ async fn the_hosted_path_runs_through_devstacks_agentcore_front() {
         "{body}"
     );
     assert_eq!(body["session_id"], session);
-    assert_eq!(
-        stack.devstack.stats().last_invoke.unwrap().session_id,
-        session
-    );
+    assert!(stack
+        .devstack
+        .stats()
+        .last_invoke
+        .unwrap()
+        .session_id
+        .starts_with("xs-"));
     // Too short a session id is AgentCore's validation error.
     let r = post(Some(stack.id_token("bob@example.com")), Some("short"))
         .await

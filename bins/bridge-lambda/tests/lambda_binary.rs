@@ -291,7 +291,11 @@ async fn valid_events_are_answered_and_a_second_turn_makes_no_okta_call() {
     let stats = stack.devstack.stats();
     assert_eq!((okta_legs(&stats), stats.invoke_agent), ((1, 1), 1));
     let sent = stats.last_invoke.expect("the agent was invoked");
-    assert_eq!(sent.session_id, session);
+    assert!(
+        sent.session_id.starts_with("xs-") && sent.session_id != session,
+        "Bedrock sees the session bound to the person: {}",
+        sent.session_id
+    );
     assert_eq!(sent.input_text, event["prompt"].as_str().unwrap());
     assert_eq!(sent.session_attribute_names, ["oktaAccessToken"]);
     assert!(
@@ -311,7 +315,12 @@ async fn valid_events_are_answered_and_a_second_turn_makes_no_okta_call() {
     let stats = stack.devstack.stats();
     assert_eq!(okta_legs(&stats), (1, 1), "the second turn called Okta");
     assert_eq!(stats.invoke_agent, 2);
-    assert_eq!(stats.last_invoke.unwrap().session_id, "demo-session-0001");
+    // Bedrock sees the caller's id bound to the person (`xs-` + SHA-256), never as sent.
+    let bedrock_session = stats.last_invoke.unwrap().session_id;
+    assert!(
+        bedrock_session.starts_with("xs-") && bedrock_session.len() == 67,
+        "{bedrock_session}"
+    );
 
     // bob gets his own exchange and his own answer, never alice's cached token.
     let bob = stack.id_token("bob@example.com");

@@ -89,7 +89,7 @@ fn cache_hit(c: &mut Criterion) {
     let rt = runtime();
     let okta = FakeOkta::new(vec![
         Ok((200, r#"{"issued_token_type":"urn:ietf:params:oauth:token-type:id-jag","access_token":"jag","token_type":"N_A","expires_in":300}"#.into(), None)),
-        Ok((200, r#"{"token_type":"Bearer","expires_in":3600,"access_token":"at","scope":"xaa:read"}"#.into(), None)),
+        Ok((200, access_token_body("at", "00ualice", 3600), None)),
     ]);
     let bridge = Bridge::new(Parts {
         config: test_config(),

@@ -93,16 +93,13 @@ impl Fault {
         }
     }
 
-    /// Worth one more try when it arrives inside the stream before any answer byte.
-    pub fn is_transient(self) -> bool {
-        matches!(
-            self,
-            Fault::Throttling
-                | Fault::DependencyFailed
-                | Fault::BadGateway
-                | Fault::InternalServer
-                | Fault::ModelNotReady
-        )
+    /// Safe to try once more when it arrives before any event of the stream: Bedrock
+    /// refused to start the turn (throttled, or the model was not ready), so no action
+    /// group can have run. `dependencyFailedException`, `internalServerException` and
+    /// `badGatewayException` are not: they can come after an action group Lambda already
+    /// ran (a ticket filed, a payment made), and a retry would run it twice.
+    pub fn cannot_have_had_effects(self) -> bool {
+        matches!(self, Fault::Throttling | Fault::ModelNotReady)
     }
 
     fn into_error(self, place: &'static str) -> AgentError {
@@ -234,9 +231,9 @@ fn invoke_error<R>(e: &SdkError<InvokeAgentError, R>) -> AgentError {
 }
 
 /// Join the `chunk` bytes of the answer stream. Traces and files are skipped, an
-/// exception frame becomes a typed error (with the fault, and how many chunks came
-/// before it, so the caller can decide on a retry), and unknown future events are
-/// tolerated.
+/// exception frame becomes a typed error (with the fault, and how many events of any
+/// kind came before it, so the caller can decide on a retry), and unknown future events
+/// are tolerated.
 async fn drain(
     stream: &mut aws_sdk_bedrockagentruntime::primitives::event_stream::EventReceiver<
         ResponseStream,
@@ -247,6 +244,8 @@ async fn drain(
     let mut bytes = Vec::new();
     // How many bytes of `bytes` were already sent to the sink.
     let mut sent = 0;
+    // Events of any kind (traces too): once one was seen, the turn has started.
+    let mut events = 0;
     let mut chunks = 0;
     loop {
         let event = match stream.recv().await {
@@ -257,17 +256,18 @@ async fn drain(
                 return Err((
                     fault.into_error("inside the answer stream"),
                     Some(fault),
-                    chunks,
+                    events,
                 ));
             }
             Err(_) => {
                 return Err((
                     AgentError::Failed("the answer stream was malformed or cut off".into()),
                     None,
-                    chunks,
+                    events,
                 ))
             }
         };
+        events += 1;
         match event {
             ResponseStream::Chunk(part) => {
                 if let Some(blob) = part.bytes {
@@ -275,7 +275,7 @@ async fn drain(
                         return Err((
                             AgentError::Failed("the answer is larger than 1 MiB".into()),
                             None,
-                            chunks,
+                            events,
                         ));
                     }
                     bytes.extend_from_slice(blob.as_ref());
@@ -287,7 +287,7 @@ async fn drain(
             }
             ResponseStream::Trace(_) | ResponseStream::Files(_) => {}
             ResponseStream::ReturnControl(_) => {
-                return Err((AgentError::ReturnControl, None, chunks))
+                return Err((AgentError::ReturnControl, None, events))
             }
             other => {
                 tracing::debug!(event = ?std::mem::discriminant(&other), "skipping an unknown answer stream event")
@@ -313,12 +313,14 @@ impl AgentInvoker for SdkAgentInvoker {
         Box::pin(async move {
             match self.invoke_once(&request).await {
                 Ok(answer) => Ok(answer),
-                // An exception before any answer byte: nothing was shown to anyone yet,
-                // so one more try is safe. After that, the typed error.
-                Err((_, Some(fault), 0)) if fault.is_transient() => {
+                // Retried once only when nothing can have happened yet: a throttle or
+                // model-not-ready as the very first thing in the stream (see
+                // `cannot_have_had_effects`). Throttling before the stream is retried by
+                // the SDK's own retry policy.
+                Err((_, Some(fault), 0)) if fault.cannot_have_had_effects() => {
                     tracing::warn!(
                         fault = fault.name(),
-                        "agent stream failed before any chunk; retrying once"
+                        "agent turn refused before any event; retrying once"
                     );
                     self.invoke_once(&request).await.map_err(|(e, _, _)| e)
                 }

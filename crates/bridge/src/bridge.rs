@@ -216,11 +216,15 @@ impl Bridge {
         )
         .await?;
 
+        // Bedrock binds a session to nobody: whoever names its id continues it. The id
+        // Bedrock sees is bound to the person Okta identified, so Bob naming Alice's
+        // session id reaches a session of his own; the caller keeps seeing its id.
+        let bedrock_session = bound_session_id(&session_id, &access_token)?;
         let answer = within(
             deadline,
             "waiting for the Bedrock agent",
             self.agent.invoke(AgentRequest {
-                session_id: &session_id,
+                session_id: &bedrock_session,
                 prompt: &request.prompt,
                 access_token: &access_token,
                 chunks: chunks.as_ref(),
@@ -300,6 +304,35 @@ impl Bridge {
             })
             .await
     }
+}
+
+/// The Bedrock session id for a caller's session id and the person in the access token:
+/// `xs-` and 64 hex digits of a SHA-256 over both (67 characters, within Bedrock's rule).
+/// The person is the token's `iss` and `uid` (Okta's user id; `sub` when there is no
+/// `uid`): values Okta put there, not the caller. The same person keeps the session when
+/// their ID token is renewed; another person naming the same id gets another session.
+fn bound_session_id(caller_session: &str, access_token: &AccessToken) -> Result<String, Error> {
+    let claims = xaa::unverified_claims(access_token.expose());
+    let claim = |name: &str| {
+        claims
+            .as_ref()
+            .and_then(|c| c.get(name))
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+    };
+    let (Some(issuer), Some(person)) = (claim("iss"), claim("uid").or_else(|| claim("sub"))) else {
+        return Err(Error::Okta(xaa::OktaError::Protocol {
+            leg: xaa::Leg::JwtBearer,
+            reason: "the access token names no person (`iss` and `uid` or `sub`), so the agent session cannot be bound to one".into(),
+        }));
+    };
+    let key = CacheKey::derive(&[
+        b"xaa-bridge bedrock session v1",
+        caller_session.as_bytes(),
+        issuer.as_bytes(),
+        person.as_bytes(),
+    ]);
+    Ok(format!("xs-{}", key.to_hex()))
 }
 
 /// Unknown or absurd expiry means "do not cache": expiring now keeps it out.

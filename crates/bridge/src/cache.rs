@@ -42,6 +42,13 @@ impl CacheKey {
     }
 }
 
+impl CacheKey {
+    /// All 64 hex digits, for ids derived from a key (never for logs).
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// A prefix is enough to correlate log lines; the full hash of a token stays out of logs.
 impl fmt::Debug for CacheKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -388,12 +388,12 @@ mod tests {
         );
         // Absurd numbers are handled, never an overflow (a panic in debug builds).
         assert!(check(json!({"exp": u64::MAX})).is_ok());
+        assert!(
+            matches!(check(json!({"exp": u64::MAX, "iat": u64::MAX})), Err(Error::IdTokenPrecheck(m)) if m.contains("iat"))
+        );
         assert!(matches!(
-            precheck_id_token(
-                &IdToken::new(jwt(json!({"exp": u64::MAX, "iat": u64::MAX}))),
-                u64::MAX
-            ),
-            Ok(_)
+            precheck_id_token(&IdToken::new(jwt(json!({"exp": 5}))), u64::MAX),
+            Err(Error::IdTokenPrecheck(_))
         ));
         let facts = check(json!({"exp": now + 600, "sub": "00uabc123"})).unwrap();
         assert_eq!(facts.user_id.as_deref(), Some("00uabc123"));

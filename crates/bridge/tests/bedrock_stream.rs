@@ -145,36 +145,60 @@ async fn exceptions_inside_the_stream_after_a_chunk_become_typed_errors() {
 }
 
 #[tokio::test]
-async fn a_transient_exception_before_any_chunk_is_retried_once() {
-    let flaky = mock!(Client::invoke_agent)
-        .sequence()
-        .http_response(|| stream_response(&[exception("throttlingException")]))
-        .http_response(|| stream_response(&[chunk(b"second try")]))
-        .build();
-    assert_eq!(ask(&invoker(&[&flaky])).await.unwrap().text, "second try");
-    assert_eq!(flaky.num_calls(), 2);
-
+async fn only_a_refusal_to_start_the_turn_is_retried_and_only_before_any_event() {
+    // Throttled or model not ready as the very first thing: no action can have run.
+    for first in ["throttlingException", "modelNotReadyException"] {
+        let flaky = mock!(Client::invoke_agent)
+            .sequence()
+            .http_response(move || stream_response(&[exception(first)]))
+            .http_response(|| stream_response(&[chunk(b"second try")]))
+            .build();
+        assert_eq!(
+            ask(&invoker(&[&flaky])).await.unwrap().text,
+            "second try",
+            "{first}"
+        );
+        assert_eq!(flaky.num_calls(), 2, "{first} retried once");
+    }
     let always = mock!(Client::invoke_agent)
         .sequence()
-        .http_response(|| stream_response(&[exception("internalServerException")]))
+        .http_response(|| stream_response(&[exception("throttlingException")]))
         .repeatedly()
         .build();
     assert_eq!(
         ask(&invoker(&[&always])).await.unwrap_err().kind(),
-        "AgentFailed"
+        "AgentThrottled"
     );
     assert_eq!(always.num_calls(), 2, "retried exactly once");
 
-    let denied = mock!(Client::invoke_agent)
+    // These can follow an action group that already ran: never retried, even with no chunk.
+    for fault in [
+        "dependencyFailedException",
+        "internalServerException",
+        "badGatewayException",
+        "accessDeniedException",
+    ] {
+        let rule = mock!(Client::invoke_agent)
+            .sequence()
+            .http_response(move || stream_response(&[exception(fault)]))
+            .repeatedly()
+            .build();
+        ask(&invoker(&[&rule])).await.unwrap_err();
+        assert_eq!(rule.num_calls(), 1, "{fault} is not retried");
+    }
+    // A throttle after a trace event: the turn had started, so no retry either.
+    let started = mock!(Client::invoke_agent)
         .sequence()
-        .http_response(|| stream_response(&[exception("accessDeniedException")]))
+        .http_response(|| {
+            stream_response(&[
+                event("trace", r#"{"agentId":"AGENT12345","sessionId":"session-1","trace":{"orchestrationTrace":{"rationale":{"traceId":"t-1","text":"thinking"}}}}"#),
+                exception("throttlingException"),
+            ])
+        })
         .repeatedly()
         .build();
-    assert_eq!(
-        ask(&invoker(&[&denied])).await.unwrap_err().kind(),
-        "AgentAccessDenied"
-    );
-    assert_eq!(denied.num_calls(), 1, "a permanent fault is not retried");
+    ask(&invoker(&[&started])).await.unwrap_err();
+    assert_eq!(started.num_calls(), 1, "an event was seen: not retried");
 }
 
 #[tokio::test]

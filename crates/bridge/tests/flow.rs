@@ -193,9 +193,20 @@ async fn two_users_get_their_own_answers_and_a_warm_call_makes_no_okta_call() {
     .unwrap();
     let response = serde_json::to_value(answer).unwrap();
     assert_eq!(response["session_id"], "chat-42");
-    assert_eq!(
-        stack.devstack.stats().last_invoke.unwrap().session_id,
-        "chat-42"
+    // Bedrock sees an id bound to Bob; Alice naming the same id reaches another session.
+    let bobs = stack.devstack.stats().last_invoke.unwrap().session_id;
+    assert!(bobs.starts_with("xs-") && bobs.len() == 67, "{bobs}");
+    ask_json(
+        &stack.bridge,
+        json!({"prompt": "hi", "id_token": stack.devstack.mint_id_token("alice@example.com", IdTokenOptions::default()), "session_id": "chat-42"}),
+        bridge::Deadline::NONE,
+    )
+    .await
+    .unwrap();
+    let alices = stack.devstack.stats().last_invoke.unwrap().session_id;
+    assert_ne!(
+        alices, bobs,
+        "one session id, two people, two Bedrock sessions"
     );
 }
 

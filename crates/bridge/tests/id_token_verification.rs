@@ -54,7 +54,7 @@ fn claims(aud: &str) -> serde_json::Value {
 fn okta() -> Arc<FakeOkta> {
     let okta = FakeOkta::new(vec![
         Ok((200, r#"{"issued_token_type":"urn:ietf:params:oauth:token-type:id-jag","access_token":"jag","token_type":"N_A","expires_in":300}"#.into(), None)),
-        Ok((200, r#"{"token_type":"Bearer","expires_in":3600,"access_token":"at","scope":"xaa:read"}"#.into(), None)),
+        Ok((200, access_token_body("at", "00ualice", 3600), None)),
     ]);
     *okta.jwks.lock().unwrap() = org_jwks("org-key-1");
     okta

@@ -19,14 +19,8 @@ fn id_jag_ok() -> Answer {
     Ok((200, r#"{"issued_token_type":"urn:ietf:params:oauth:token-type:id-jag","access_token":"the-id-jag","token_type":"N_A","expires_in":300}"#.into(), None))
 }
 
-fn access_ok(token: &str) -> Answer {
-    Ok((
-        200,
-        format!(
-            r#"{{"token_type":"Bearer","expires_in":3600,"access_token":"{token}","scope":"xaa:read"}}"#
-        ),
-        None,
-    ))
+fn access_ok(tag: &str) -> Answer {
+    Ok((200, access_token_body(tag, "00ualice", 3600), None))
 }
 
 fn oauth_error(status: u16, code: &str, description: &str) -> Answer {
@@ -204,11 +198,7 @@ async fn a_warm_invocation_makes_no_okta_call() {
 async fn an_expired_access_token_is_renewed_with_leg_2_only() {
     let h = harness(vec![
         id_jag_ok(),
-        Ok((
-            200,
-            r#"{"token_type":"Bearer","expires_in":120,"access_token":"at-1"}"#.into(),
-            None,
-        )),
+        Ok((200, access_token_body("at-1", "00ualice", 120), None)),
         access_ok("at-2"),
     ]);
     let id_token = id_token_for("00ualice");
@@ -225,11 +215,7 @@ async fn an_expired_access_token_is_renewed_with_leg_2_only() {
 async fn a_cached_id_jag_refused_at_leg_2_starts_again_from_leg_1() {
     let h = harness(vec![
         id_jag_ok(),
-        Ok((
-            200,
-            r#"{"token_type":"Bearer","expires_in":100,"access_token":"at-1"}"#.into(),
-            None,
-        )),
+        Ok((200, access_token_body("at-1", "00ualice", 100), None)),
         oauth_error(400, "invalid_grant", "The assertion is no longer valid"),
         id_jag_ok(),
         access_ok("at-2"),
@@ -462,11 +448,7 @@ async fn an_absurd_lifetime_from_okta_is_a_protocol_error_not_a_panic() {
 async fn a_long_stated_lifetime_is_cached_for_a_day_at_most() {
     let h = harness(vec![
         id_jag_ok(),
-        Ok((
-            200,
-            r#"{"token_type":"Bearer","expires_in":864000,"access_token":"at-1"}"#.into(),
-            None,
-        )),
+        Ok((200, access_token_body("at-1", "00ualice", 864_000), None)),
         id_jag_ok(),
         access_ok("at-2"),
     ]);
@@ -513,4 +495,76 @@ async fn without_expires_in_the_expiry_comes_from_the_tokens_own_exp() {
         3,
         "renewed once its own exp came within the margin"
     );
+}
+
+#[tokio::test]
+async fn a_session_id_is_bound_to_the_person_okta_identified() {
+    let h = harness(vec![
+        id_jag_ok(),
+        Ok((200, access_token_body("alice-1", "00ualice", 3600), None)),
+        id_jag_ok(),
+        Ok((200, access_token_body("bob-1", "00ubob", 3600), None)),
+        id_jag_ok(),
+        Ok((200, access_token_body("alice-2", "00ualice", 3600), None)),
+    ]);
+    let ask_in = |id_token: String| {
+        let bridge = &h.bridge;
+        async move {
+            ask_json(
+                bridge,
+                json!({"prompt": "hi", "id_token": id_token, "session_id": "chat-42"}),
+                bridge::Deadline::NONE,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // Alice, then Bob naming Alice's session id, then Alice again with a renewed ID token.
+    let alice = ask_in(id_token_for("00ualice")).await;
+    let bob = ask_in(id_token_for("00ubob")).await;
+    let renewed = unsigned_jwt(
+        json!({"iss": "https://example.okta.com", "sub": "00ualice", "aud": "0oaweb", "iat": NOW, "exp": NOW + 7200}),
+    );
+    let alice_again = ask_in(renewed).await;
+    for answer in [&alice, &bob, &alice_again] {
+        assert_eq!(
+            answer.session_id, "chat-42",
+            "the caller keeps seeing its id"
+        );
+    }
+    let sessions = h.agent.sessions();
+    assert_eq!(h.agent.tokens(), ["alice-1", "bob-1", "alice-2"]);
+    assert_ne!(
+        sessions[0], sessions[1],
+        "Bob must not continue Alice's session"
+    );
+    assert_eq!(
+        sessions[0], sessions[2],
+        "Alice keeps her session across ID tokens"
+    );
+    // Bedrock's documented rule, written out here rather than taken from our validator.
+    for s in &sessions {
+        assert!(
+            (2..=100).contains(&s.len())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c)),
+            "{s}"
+        );
+        assert_ne!(s, "chat-42", "the caller's id never reaches Bedrock as is");
+    }
+}
+
+#[tokio::test]
+async fn an_access_token_that_names_no_person_is_refused_before_the_agent() {
+    let h = harness(vec![
+        id_jag_ok(),
+        Ok((
+            200,
+            r#"{"token_type":"Bearer","expires_in":3600,"access_token":"opaque"}"#.into(),
+            None,
+        )),
+    ]);
+    let err = ask(&h, &id_token_for("00ualice")).await.unwrap_err();
+    assert_eq!(err.kind(), "OktaProtocolError");
+    assert!(h.agent.tokens().is_empty());
 }

@@ -100,6 +100,28 @@ impl TokenTransport for FakeOkta {
 }
 
 /// An unsigned JWT carrying `claims` (for pre-checks and unverified decoding).
+/// An access token shaped like Okta's (a JWT naming the issuer and the person), with
+/// a `tag` so tests can tell tokens apart by name. Unsigned: only for fakes.
+pub fn access_token(tag: &str, uid: &str) -> String {
+    unsigned_jwt(serde_json::json!({
+        "iss": "https://example.okta.com/oauth2/aus8abc123",
+        "uid": uid,
+        "sub": format!("{uid}@example.com"),
+        "tag": tag,
+    }))
+}
+
+/// A leg 2 success body carrying [`access_token`]`(tag, uid)`.
+pub fn access_token_body(tag: &str, uid: &str, expires_in: u64) -> String {
+    serde_json::json!({
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+        "access_token": access_token(tag, uid),
+        "scope": "xaa:read",
+    })
+    .to_string()
+}
+
 pub fn unsigned_jwt(claims: serde_json::Value) -> String {
     format!(
         "{}.{}.c2lnbmF0dXJl",
@@ -174,12 +196,28 @@ impl EchoAgent {
         })
     }
 
+    /// The access tokens the agent was called with, each shown by its `tag` claim when
+    /// it is one of [`access_token`]'s (else as sent).
     pub fn tokens(&self) -> Vec<String> {
         self.calls
             .lock()
             .unwrap()
             .iter()
-            .map(|(_, t)| t.clone())
+            .map(|(_, t)| {
+                xaa::unverified_claims(t)
+                    .and_then(|c| c.get("tag").and_then(|v| v.as_str()).map(str::to_string))
+                    .unwrap_or_else(|| t.clone())
+            })
+            .collect()
+    }
+
+    /// The Bedrock session ids the agent was called with.
+    pub fn sessions(&self) -> Vec<String> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(s, _)| s.clone())
             .collect()
     }
 }
