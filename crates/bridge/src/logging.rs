@@ -3,7 +3,12 @@
 //! print request bodies at TRACE (the runtime's raw event, the SDK's and HTTP
 //! clients' wire logs) are capped, whatever the level asked for.
 
-use tracing_subscriber::EnvFilter;
+use tracing::Subscriber;
+use tracing_subscriber::filter::{FilterExt, LevelFilter, Targets};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// Targets whose TRACE/DEBUG output can include the event, tokens or headers.
 const CAPPED: &[&str] = &[
@@ -23,17 +28,28 @@ const CAPPED: &[&str] = &[
     "h2=info",
 ];
 
+/// The user's filter (level or `RUST_LOG`-style directives), lossy: a directive that
+/// does not parse is dropped, never fatal.
 pub fn filter(level: Option<&str>) -> EnvFilter {
     let asked = level.unwrap_or("info").to_ascii_lowercase();
-    let mut filter = EnvFilter::builder()
+    EnvFilter::builder()
         .with_default_directive(tracing::Level::INFO.into())
-        .parse_lossy(user_directives(&asked).join(","));
+        .parse_lossy(user_directives(&asked).join(","))
+}
+
+/// The caps, as a filter of their own. An event is written only if the user's filter
+/// *and* this one let it through, so no directive a user can write (a span filter such
+/// as `[invocation]=trace` outranks target directives inside one `EnvFilter`) lifts a cap.
+pub fn caps() -> Targets {
+    let mut targets = Targets::new().with_default(LevelFilter::TRACE);
     for directive in CAPPED {
-        if let Ok(d) = directive.parse() {
-            filter = filter.add_directive(d);
+        if let Some((target, level)) = directive.split_once('=') {
+            if let Ok(level) = level.parse::<LevelFilter>() {
+                targets = targets.with_target(target, level);
+            }
         }
     }
-    filter
+    targets
 }
 
 /// The directives asked for, minus any aimed at a capped crate or one of its modules:
@@ -62,20 +78,28 @@ pub fn init() {
         .or_else(|_| std::env::var("RUST_LOG"))
         .ok();
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter(level.as_deref()))
+    subscriber(level.as_deref(), json, std::io::stdout).init();
+}
+
+/// Our log layer (text or JSON) behind both filters, writing to `writer`.
+pub fn subscriber<W>(level: Option<&str>, json: bool, writer: W) -> impl Subscriber + Send + Sync
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let fmt = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_ansi(false)
-        .without_time();
-    if json {
-        builder
-            .json()
+        .without_time()
+        .with_writer(writer);
+    let layer = if json {
+        fmt.json()
             .with_current_span(true)
             .with_span_list(false)
-            .init();
+            .boxed()
     } else {
-        builder.init();
-    }
+        fmt.boxed()
+    };
+    tracing_subscriber::registry().with(layer.with_filter(filter(level).and(caps())))
 }
 
 #[cfg(test)]
@@ -104,12 +128,73 @@ mod tests {
         );
     }
 
+    /// Logs written by our subscriber while `emit` runs, under the filter `asked`.
+    fn logged(asked: &str, json: bool, emit: impl FnOnce()) -> String {
+        #[derive(Clone, Default)]
+        struct Buffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Buffer {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        tracing::subscriber::with_default(
+            subscriber(Some(asked), json, move || writer.clone()),
+            emit,
+        );
+        let bytes = buffer.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
     #[test]
-    fn the_caps_hold_at_trace() {
-        let shown = filter(Some("TRACE,aws_smithy_runtime::client=trace")).to_string();
-        assert!(shown.contains("aws_smithy_http=info"), "{shown}");
-        assert!(shown.contains("aws_smithy_runtime=info"), "{shown}");
-        assert!(!shown.contains("aws_smithy_runtime::client"), "{shown}");
-        assert!(shown.contains("trace"), "{shown}");
+    fn the_caps_hold_for_every_filter_form_a_user_can_write() {
+        let forms = [
+            "trace",
+            "TRACE",
+            "[invocation]=trace",
+            "[invocation]",
+            "[{request_id}]=trace",
+            "[invocation{request_id=r1}]=trace",
+            "aws_smithy_runtime=trace",
+            "aws_smithy_runtime::client=trace",
+            "aws_smithy_runtime::client::orchestrator=trace",
+            "aws_smithy_runtime[invocation]=trace",
+            "off,aws_smithy_http=trace",
+            "info,hyper=trace,reqwest=trace,lambda_runtime=trace",
+            "debug,[]=trace",
+        ];
+        for asked in forms {
+            for json in [false, true] {
+                let out = logged(asked, json, || {
+                    let span = tracing::info_span!("invocation", request_id = "r1");
+                    let _in = span.enter();
+                    tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "REQUEST-DUMP prompt and token");
+                    tracing::debug!(target: "aws_smithy_http::event_stream::receiver", "FRAME-DUMP answer");
+                    tracing::trace!(target: "hyper::proto", "WIRE-DUMP");
+                    tracing::trace!(target: "reqwest::connect", "WIRE-DUMP");
+                    tracing::trace!(target: "lambda_runtime::layers::api_response", "EVENT-DUMP");
+                });
+                assert!(
+                    !out.contains("DUMP"),
+                    "{asked} (json {json}) lifted a cap:\n{out}"
+                );
+            }
+        }
+        // The caps let the capped crates' own INFO lines through, and ours at TRACE.
+        let out = logged("[invocation]=trace", false, || {
+            let span = tracing::info_span!("invocation");
+            let _in = span.enter();
+            tracing::info!(target: "aws_smithy_runtime::client", "sdk-info");
+            tracing::trace!(target: "bridge::bridge", "our-trace");
+        });
+        assert!(
+            out.contains("sdk-info") && out.contains("our-trace"),
+            "{out}"
+        );
     }
 }
