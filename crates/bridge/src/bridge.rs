@@ -79,6 +79,7 @@ impl Bridge {
                 cfg.okta.base_url.clone(),
                 audience.clone(),
                 parts.transport.clone(),
+                parts.clock.clone(),
                 cfg.http_timeout,
             )
         });

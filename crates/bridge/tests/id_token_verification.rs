@@ -149,3 +149,61 @@ async fn unknown_key_ids_refetch_the_jwks_at_most_once_per_ten_seconds() {
     }
     assert_eq!(okta.gets.load(Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn the_refetch_limit_holds_while_okta_fails() {
+    let okta = okta();
+    *okta.get_answers.lock().unwrap() = vec![Err(xaa::TransportError::Connect); 10];
+    let bridge = bridge(okta.clone(), EchoAgent::new());
+    for i in 0..5 {
+        let err = ask(
+            &bridge,
+            &signed_id_token(&format!("forged-{i}"), claims("0oawebapp")),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.kind(), "OktaUnavailable", "{err}");
+    }
+    assert_eq!(
+        okta.gets.load(Ordering::SeqCst),
+        1,
+        "one attempt per 10 s, failed attempts included"
+    );
+}
+
+#[tokio::test]
+async fn cached_org_keys_expire_and_are_fetched_again() {
+    let jag = || {
+        Ok((200, r#"{"issued_token_type":"urn:ietf:params:oauth:token-type:id-jag","access_token":"jag","token_type":"N_A","expires_in":300}"#.to_string(), None))
+    };
+    let at = || Ok((200, access_token_body("at", "00ualice", 3600), None));
+    let okta = FakeOkta::new(vec![jag(), at(), jag(), at()]);
+    *okta.jwks.lock().unwrap() = org_jwks("org-key-1");
+    let clock = Arc::new(xaa::ManualClock::at(now()));
+    let bridge = Bridge::new(Parts {
+        config: test_config_with(&[("OKTA_OIDC_CLIENT_ID", "0oawebapp")]),
+        transport: okta.clone(),
+        key_source: StaticKeys::new(vec![Ok(rfc7520_jwk().to_string())]),
+        agent: EchoAgent::new(),
+        clock: clock.clone(),
+        jti: Arc::new(RandomJti),
+    });
+    let long_lived = json!({"iss": ISSUER, "sub": "00ualice", "aud": "0oawebapp", "iat": now(), "exp": now() + 7200});
+    ask(&bridge, &signed_id_token("org-key-1", long_lived.clone()))
+        .await
+        .unwrap();
+    clock.advance(std::time::Duration::from_secs(1800));
+    ask(&bridge, &signed_id_token("org-key-1", long_lived.clone()))
+        .await
+        .unwrap();
+    assert_eq!(okta.gets.load(Ordering::SeqCst), 1, "fresh keys are reused");
+    clock.advance(std::time::Duration::from_secs(1801));
+    ask(&bridge, &signed_id_token("org-key-1", long_lived))
+        .await
+        .unwrap();
+    assert_eq!(
+        okta.gets.load(Ordering::SeqCst),
+        2,
+        "keys older than an hour are fetched again"
+    );
+}

@@ -568,3 +568,19 @@ async fn an_access_token_that_names_no_person_is_refused_before_the_agent() {
     assert_eq!(err.kind(), "OktaProtocolError");
     assert!(h.agent.tokens().is_empty());
 }
+
+#[tokio::test]
+async fn a_retry_after_of_a_day_is_okta_unavailable_at_once() {
+    let h = harness(vec![Ok((
+        429,
+        r#"{"errorCode":"E0000047","errorSummary":"API call exceeded rate limit due to too many requests."}"#.into(),
+        Some(86_400),
+    ))]);
+    let answered =
+        tokio::time::timeout(Duration::from_secs(10), ask(&h, &id_token_for("00ualice")))
+            .await
+            .expect("no waiting out a day-long Retry-After");
+    let err = answered.unwrap_err();
+    assert_eq!(err.kind(), "OktaUnavailable");
+    assert_eq!(h.okta.sent().len(), 1, "not retried");
+}

@@ -49,6 +49,11 @@ pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// A stated lifetime beyond this is not a mistake we can sensibly cap: refuse it.
 pub const ABSURD_LIFETIME: Duration = Duration::from_secs(366 * 24 * 3600);
 
+/// The longest `Retry-After` we wait out. A server asking for more (a day, say) gets a
+/// typed `OktaUnavailable` at once: holding a request, and a Lambda, for that long
+/// helps nobody, and the caller can retry later.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+
 /// At most this many attempts per token request, transient failures only.
 pub const MAX_ATTEMPTS: u32 = 3;
 const BACKOFF_BASE: Duration = Duration::from_millis(100);
@@ -215,7 +220,7 @@ impl OktaClient {
                     retry_after: None,
                 })),
             };
-            let elapsed_ms = started.elapsed().as_millis() as u64;
+            let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             match outcome {
                 Ok(issued) => {
                     tracing::info!(%leg, attempt, elapsed_ms, "token issued");
@@ -228,14 +233,19 @@ impl OktaClient {
                     reloaded = true;
                     key = self.keys.reload(&key).await?;
                 }
-                Err(Error::Okta(ref e)) if e.is_transient() && attempt < MAX_ATTEMPTS => {
+                Err(Error::Okta(ref e))
+                    if e.is_transient()
+                        && attempt < MAX_ATTEMPTS
+                        && e.retry_after().is_none_or(|wait| wait <= MAX_RETRY_AFTER) =>
+                {
                     let wait = backoff(attempt, e.retry_after());
                     if deadline.remaining().is_some_and(|left| left <= wait) {
                         return Err(Error::Timeout {
                             stage: "waiting to retry Okta",
                         });
                     }
-                    tracing::warn!(%leg, attempt, elapsed_ms, wait_ms = wait.as_millis() as u64, "transient Okta failure; retrying");
+                    let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                    tracing::warn!(%leg, attempt, elapsed_ms, wait_ms, "transient Okta failure; retrying");
                     tokio::time::sleep(wait).await;
                 }
                 Err(e) => {

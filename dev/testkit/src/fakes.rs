@@ -35,6 +35,8 @@ pub struct FakeOkta {
     /// The org JWKS served to GET, and how many GETs were made.
     pub jwks: Mutex<String>,
     pub gets: std::sync::atomic::AtomicUsize,
+    /// Scripted GET answers, consumed in order before falling back to 200 with `jwks`.
+    pub get_answers: Mutex<Vec<Answer>>,
 }
 
 impl FakeOkta {
@@ -44,6 +46,7 @@ impl FakeOkta {
             sent: Mutex::new(Vec::new()),
             answers: Mutex::new(answers),
             jwks: Mutex::new(r#"{"keys":[]}"#.into()),
+            get_answers: Mutex::new(Vec::new()),
             gets: Default::default(),
         })
     }
@@ -88,18 +91,21 @@ impl TokenTransport for FakeOkta {
         _timeout: Duration,
     ) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
         self.gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let body = self.jwks.lock().unwrap().clone();
+        let scripted = {
+            let mut answers = self.get_answers.lock().unwrap();
+            (!answers.is_empty()).then(|| answers.remove(0))
+        };
+        let answer = scripted.unwrap_or_else(|| Ok((200, self.jwks.lock().unwrap().clone(), None)));
         Box::pin(async move {
-            Ok(HttpReply {
-                status: 200,
+            answer.map(|(status, body, retry_after)| HttpReply {
+                status,
                 body: Zeroizing::new(body.into_bytes()),
-                retry_after: None,
+                retry_after: retry_after.map(Duration::from_secs),
             })
         })
     }
 }
 
-/// An unsigned JWT carrying `claims` (for pre-checks and unverified decoding).
 /// An access token shaped like Okta's (a JWT naming the issuer and the person), with
 /// a `tag` so tests can tell tokens apart by name. Unsigned: only for fakes.
 pub fn access_token(tag: &str, uid: &str) -> String {
@@ -122,6 +128,7 @@ pub fn access_token_body(tag: &str, uid: &str, expires_in: u64) -> String {
     .to_string()
 }
 
+/// An unsigned JWT carrying `claims` (for pre-checks and unverified decoding).
 pub fn unsigned_jwt(claims: serde_json::Value) -> String {
     format!(
         "{}.{}.c2lnbmF0dXJl",
