@@ -21,6 +21,9 @@ use crate::error::Error;
 use crate::idtoken::IdTokenVerifier;
 use crate::request::{precheck_id_token, Answer, Request, CLOCK_LEEWAY_SECS};
 
+/// The most init spends on loading the signing key.
+pub const INIT_KEY_BUDGET: Duration = Duration::from_secs(3);
+
 /// How a front door calls [`Bridge::ask_json`]: its request id for the logs, its time
 /// limit, the ID token from an `Authorization: Bearer` header if it has one, the
 /// session id to use when the body names none, and where to stream the answer to.
@@ -107,14 +110,22 @@ impl Bridge {
         }
     }
 
-    /// Load the signing key before the first event. A failure is logged, not fatal:
-    /// the first invocation tries again and reports the typed error.
+    /// Load the signing key before the first event, within [`INIT_KEY_BUDGET`]: Lambda
+    /// allows 10 s of init, and the SDK's own retries could spend more. A failure or a
+    /// timeout is logged, not fatal: the first invocation fetches again and reports the
+    /// typed error if it still fails.
     pub async fn warm_up(&self) {
-        if let Err(e) = self.keys.get().await {
-            tracing::warn!(
+        match tokio::time::timeout(INIT_KEY_BUDGET, self.keys.get()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(
                 error_type = "KeyError",
                 "signing key not loaded at init: {e}"
-            );
+            ),
+            Err(_) => tracing::warn!(
+                error_type = "KeyError",
+                budget_ms = u64::try_from(INIT_KEY_BUDGET.as_millis()).unwrap_or(u64::MAX),
+                "signing key not loaded at init: Secrets Manager did not answer in time; the first invocation tries again"
+            ),
         }
     }
 

@@ -34,7 +34,7 @@ pub use bedrock::{
     AgentAnswer, AgentError, AgentInvoker, AgentRequest, ChunkSink, SdkAgentInvoker,
     MAX_ANSWER_BYTES, TOKEN_ATTRIBUTE,
 };
-pub use bridge::{Bridge, Call, Parts};
+pub use bridge::{Bridge, Call, Parts, INIT_KEY_BUDGET};
 pub use cache::{CacheKey, TokenCache};
 pub use config::Config;
 pub use error::{Error, KINDS};

@@ -326,7 +326,9 @@ async fn oauth_errors_and_429_without_retry_after_are_not_retried() {
 
 #[tokio::test]
 async fn a_refused_key_is_reloaded_once_for_rotation() {
-    let keys = StaticKeys::new(vec![Ok(rfc7520_jwk().to_string())]);
+    // The secret was rotated from key A (RSA) to key B (EC) under the same key id.
+    let (key_b, public_b) = ec_p256_jwk(RFC7520_KID);
+    let keys = StaticKeys::new(vec![Ok(rfc7520_jwk().to_string()), Ok(key_b.to_string())]);
     let h = harness_with(
         vec![
             oauth_error(401, "invalid_client", "kid is invalid"),
@@ -341,6 +343,21 @@ async fn a_refused_key_is_reloaded_once_for_rotation() {
         h.keys.fetches(),
         2,
         "loaded, then reloaded once after Okta refused the key"
+    );
+    let sent = h.okta.sent();
+    let first = sent[0].param("client_assertion").unwrap();
+    let retried = sent[1].param("client_assertion").unwrap();
+    verified(first, ORG_TOKEN_URL); // key A (RS256)
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(public_b).unwrap();
+    let mut validation = Validation::new(Algorithm::ES256);
+    validation.set_audience(&[ORG_TOKEN_URL]);
+    validation.validate_exp = false;
+    jsonwebtoken::decode::<Value>(retried, &DecodingKey::from_jwk(&jwk).unwrap(), &validation)
+        .expect("the retried assertion is signed with the rotated key B");
+    assert!(
+        jsonwebtoken::decode::<Value>(retried, &public_key(), &Validation::new(Algorithm::RS256))
+            .is_err(),
+        "and not with key A"
     );
 
     let keys = StaticKeys::new(vec![Ok(rfc7520_jwk().to_string())]);
@@ -583,4 +600,53 @@ async fn a_retry_after_of_a_day_is_okta_unavailable_at_once() {
     let err = answered.unwrap_err();
     assert_eq!(err.kind(), "OktaUnavailable");
     assert_eq!(h.okta.sent().len(), 1, "not retried");
+}
+
+/// A key source that never answers the first time (Secrets Manager hanging at init).
+struct HangsOnce {
+    inner: Arc<StaticKeys>,
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl xaa::KeySource for HangsOnce {
+    fn fetch(&self) -> xaa::BoxFuture<'_, Result<xaa::SecretBytes, xaa::KeyError>> {
+        if self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            return Box::pin(std::future::pending());
+        }
+        self.inner.fetch()
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn init_gives_up_on_the_key_in_time_and_the_first_invocation_fetches_it() {
+    let source = Arc::new(HangsOnce {
+        inner: StaticKeys::new(vec![Ok(rfc7520_jwk().to_string())]),
+        calls: Default::default(),
+    });
+    let okta = FakeOkta::new(vec![id_jag_ok(), access_ok("at-1")]);
+    let bridge = Bridge::new(Parts {
+        config: test_config(),
+        transport: okta.clone(),
+        key_source: source.clone(),
+        agent: EchoAgent::new(),
+        clock: Arc::new(ManualClock::at(NOW)),
+        jti: Arc::new(SequentialJti::default()),
+    });
+    let started = tokio::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(60), bridge.warm_up())
+        .await
+        .expect("init is bounded");
+    assert!(
+        started.elapsed() <= bridge::INIT_KEY_BUDGET + Duration::from_millis(10),
+        "init waited {:?}",
+        started.elapsed()
+    );
+    ask_json(
+        &bridge,
+        json!({"prompt": "hi", "id_token": id_token_for("00ualice")}),
+        bridge::Deadline::NONE,
+    )
+    .await
+    .unwrap();
+    assert_eq!(source.calls.load(std::sync::atomic::Ordering::SeqCst), 2);
 }

@@ -112,14 +112,77 @@ async fn sdk_faults_become_key_errors() {
     assert!(matches!(err, KeyError::SecretNotText { .. }), "{err:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_key_is_reloaded_after_its_maximum_age() {
     let keys = StaticKeys::new(vec![Ok(rfc7520_jwk().to_string())]);
-    let store = KeyStore::new(keys.clone(), RFC7520_KID, Duration::from_millis(50));
+    let store = KeyStore::new(keys.clone(), RFC7520_KID, Duration::from_secs(60));
     store.get().await.unwrap();
     store.get().await.unwrap();
     assert_eq!(keys.fetches(), 1);
-    tokio::time::sleep(Duration::from_millis(80)).await;
+    tokio::time::advance(Duration::from_secs(61)).await;
     store.get().await.unwrap();
     assert_eq!(keys.fetches(), 2);
+}
+
+fn unreadable() -> Result<String, KeyError> {
+    Err(KeyError::SecretUnreadable {
+        secret_id: "xaa/agent-key".into(),
+        code: "InternalServiceError".into(),
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_aging_key_keeps_signing_while_a_refresh_fails_with_backoff_then_rotates() {
+    let (key_a, _) = ec_p256_jwk("agent-key");
+    let (key_b, public_b) = ec_p256_jwk("agent-key");
+    let keys = StaticKeys::new(vec![
+        Ok(key_a.to_string()),
+        unreadable(),
+        unreadable(),
+        Ok(key_b.to_string()),
+    ]);
+    let store = KeyStore::new(keys.clone(), "agent-key", Duration::from_secs(60));
+    let a = store.get().await.unwrap();
+    tokio::time::advance(Duration::from_secs(61)).await;
+    // Too old, and Secrets Manager fails: key A keeps signing.
+    assert!(Arc::ptr_eq(&store.get().await.unwrap(), &a));
+    assert_eq!(keys.fetches(), 2);
+    // Inside the back-off nobody fetches again.
+    for _ in 0..20 {
+        assert!(Arc::ptr_eq(&store.get().await.unwrap(), &a));
+    }
+    assert_eq!(keys.fetches(), 2, "every call must not retry the fetch");
+    // After 5 s one retry (fails again), then 10 s of back-off.
+    tokio::time::advance(Duration::from_secs(6)).await;
+    assert!(Arc::ptr_eq(&store.get().await.unwrap(), &a));
+    assert_eq!(keys.fetches(), 3);
+    tokio::time::advance(Duration::from_secs(6)).await;
+    store.get().await.unwrap();
+    assert_eq!(keys.fetches(), 3, "the back-off doubled");
+    // Secrets Manager is back with a rotated key: B signs, and verifies with B's public key.
+    tokio::time::advance(Duration::from_secs(5)).await;
+    let b = store.get().await.unwrap();
+    assert_eq!(keys.fetches(), 4);
+    assert!(!Arc::ptr_eq(&a, &b));
+    let signed = b.sign(&serde_json::json!({"sub": "x"})).unwrap();
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(public_b).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    jsonwebtoken::decode::<serde_json::Value>(
+        signed.expose(),
+        &jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap(),
+        &validation,
+    )
+    .expect("signed with the rotated key B");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_grace_period_is_bounded() {
+    let keys = StaticKeys::new(vec![Ok(rfc7520_jwk().to_string()), unreadable()]);
+    let store = KeyStore::new(keys.clone(), RFC7520_KID, Duration::from_secs(60));
+    store.get().await.unwrap();
+    tokio::time::advance(Duration::from_secs(121)).await;
+    let err = store.get().await.unwrap_err();
+    assert!(matches!(err, KeyError::SecretUnreadable { .. }), "{err:?}");
 }

@@ -145,6 +145,21 @@ pub fn rfc7520_jwk() -> serde_json::Value {
     v["jwk"].clone()
 }
 
+/// A fresh EC P-256 private JWK under `kid` (a test key made on the spot), and the
+/// public JWK that verifies its signatures.
+pub fn ec_p256_jwk(kid: &str) -> (serde_json::Value, serde_json::Value) {
+    use aws_lc_rs::encoding::AsBigEndian;
+    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).expect("EC key");
+    let public = pair.public_key().as_ref().to_vec();
+    let d = pair.private_key().as_be_bytes().expect("EC private scalar");
+    let b = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+    let public_jwk = serde_json::json!({"kty": "EC", "crv": "P-256", "kid": kid, "alg": "ES256", "x": b(&public[1..33]), "y": b(&public[33..])});
+    let mut private_jwk = public_jwk.clone();
+    private_jwk["d"] = b(d.as_ref()).into();
+    (private_jwk, public_jwk)
+}
+
 pub const RFC7520_KID: &str = "bilbo.baggins@hobbiton.example";
 
 /// A key source that serves a fixed secret (or a sequence, for rotation tests) and
