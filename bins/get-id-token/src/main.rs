@@ -6,6 +6,7 @@
 //! `OIDC_CLIENT_ID`, `OIDC_CLIENT_SECRET`, optional `CALLBACK_PORT`.
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Duration;
 
@@ -37,6 +38,10 @@ struct Opts {
     /// Pass login_hint (picks the devstack user)
     #[arg(long, value_name = "USER")]
     login_hint: Option<String>,
+    /// Print the sign-in URL even when stderr is not a terminal (it carries the
+    /// sign-in's state and the login hint)
+    #[arg(long)]
+    print_url: bool,
     /// Give up after this many seconds
     #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     timeout: u64,
@@ -242,7 +247,7 @@ async fn run(opts: Opts) -> Res<String> {
     }
     let redirect_uri = format!("http://localhost:{port}/callback");
     let verifier = random_b64(32);
-    let challenge = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()));
+    let challenge = pkce_challenge(&verifier);
     let (state, nonce) = (random_b64(16), random_b64(16));
     let mut query = form_urlencoded::Serializer::new(String::new());
     query.extend_pairs([
@@ -266,7 +271,13 @@ async fn run(opts: Opts) -> Res<String> {
         follow_headless(&app, &authorize_url, &redirect_uri).await?;
     } else {
         eprintln!("get-id-token: waiting for the sign-in on {redirect_uri}");
-        eprintln!("Open this URL in a browser to sign in:\n{authorize_url}");
+        // The URL carries the sign-in's state and nonce (and a login hint, often an
+        // email): shown on a terminal, or when asked, never written into a log.
+        if opts.print_url || std::io::stderr().is_terminal() {
+            eprintln!("Open this URL in a browser to sign in:\n{authorize_url}");
+        } else {
+            eprintln!("get-id-token: the sign-in URL is not printed (stderr is not a terminal and the URL carries the sign-in's state); use --print-url to show it");
+        }
         open_browser(&authorize_url);
     }
     let code = callback.await.map_err(ctx("callback listener failed"))??;
@@ -278,12 +289,20 @@ async fn run(opts: Opts) -> Res<String> {
     if claim("nonce") != Some(nonce.as_str()) {
         return Err("nonce mismatch: the ID token is not from this sign-in; start again".into());
     }
-    let user = claim("sub").unwrap_or("?");
+    // Okta's user id only; a `sub` that is not one (an email, say) is not printed.
+    let user = claim("sub")
+        .filter(|s| s.len() <= 40 && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .unwrap_or("(id not shown)");
     eprintln!("get-id-token: signed in as user {user}");
     Ok(id_token)
 }
 
-/// Best effort; the URL is on stderr anyway.
+/// RFC 7636 S256: BASE64URL(SHA256(ASCII(code_verifier))), unpadded.
+fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()))
+}
+
+/// Best effort; on a terminal the URL is on stderr too.
 fn open_browser(url: &str) {
     let display = ["DISPLAY", "WAYLAND_DISPLAY"]
         .iter()
@@ -301,7 +320,7 @@ fn open_browser(url: &str) {
         .stderr(Stdio::null());
     let spawned = command.spawn();
     if spawned.is_err() {
-        eprintln!("get-id-token: could not run {opener}; open the URL above yourself");
+        eprintln!("get-id-token: could not run {opener}; open the sign-in URL yourself (--print-url shows it)");
     }
 }
 
@@ -324,5 +343,19 @@ async fn main() -> ExitCode {
             &format!("timed out after {secs} s without a sign-in (--timeout SECS to wait longer)"),
             1,
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_s256_challenge_is_rfc_7636_appendix_b() {
+        // The published example, not our own formula.
+        assert_eq!(
+            pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 }

@@ -169,8 +169,32 @@ async fn without_a_callback_it_times_out_cleanly() {
     assert!(!output.status.success());
     assert!(output.stdout.is_empty());
     let err = stderr(&output);
+    assert!(err.contains("timed out after 1 s"), "{err}");
+    // Not a terminal: the URL (state, nonce, login hint) stays out of the output.
     assert!(
-        err.contains("timed out after 1 s") && err.contains("/oauth2/v1/authorize?"),
+        !err.contains("/oauth2/v1/authorize?") && !err.contains("state="),
         "{err}"
+    );
+    assert!(err.contains("--print-url"), "{err}");
+    let output = get_id_token(
+        &[
+            "--port",
+            "0",
+            "--timeout",
+            "1",
+            "--print-url",
+            "--login-hint",
+            "carol@example.com",
+        ],
+        &[
+            ("OKTA_BASE_URL", "http://127.0.0.1:9"),
+            ("OIDC_CLIENT_ID", "x"),
+            ("OIDC_CLIENT_SECRET", "x"),
+        ],
+    )
+    .await;
+    assert!(
+        stderr(&output).contains("/oauth2/v1/authorize?"),
+        "shown when asked"
     );
 }

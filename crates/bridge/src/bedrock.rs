@@ -20,6 +20,25 @@ pub const TOKEN_ATTRIBUTE: &str = "oktaAccessToken";
 
 /// Answers larger than this are refused rather than buffered without bound.
 pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+/// The answer as it will be written into a JSON response (escapes counted: a control
+/// character becomes six bytes) must stay below Lambda's 6 MB response limit, with room
+/// for the rest of the document.
+pub const MAX_ESCAPED_ANSWER_BYTES: usize = 5 * 1024 * 1024;
+/// Events of any kind (chunks, and traces although we ask for none) in one answer
+/// stream; each is a whole frame the SDK has buffered, so their number is bounded too.
+pub const MAX_STREAM_EVENTS: usize = 10_000;
+
+/// How many bytes `bytes` takes inside a JSON string (serde_json's escaping).
+fn json_escaped_len(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0x00..=0x1f => 6,
+            _ => 1,
+        })
+        .sum()
+}
 
 pub struct AgentRequest<'a> {
     pub session_id: &'a str,
@@ -29,10 +48,20 @@ pub struct AgentRequest<'a> {
     pub chunks: Option<&'a ChunkSink>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct AgentAnswer {
     pub text: String,
     pub chunks: usize,
+}
+
+// The answer is the person's data: no derived Debug prints it.
+impl std::fmt::Debug for AgentAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentAnswer")
+            .field("text", &format_args!("<{} bytes>", self.text.len()))
+            .field("chunks", &self.chunks)
+            .finish()
+    }
 }
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -246,6 +275,7 @@ async fn drain(
     let mut sent = 0;
     // Events of any kind (traces too): once one was seen, the turn has started.
     let mut events = 0;
+    let mut escaped = 0usize;
     let mut chunks = 0;
     loop {
         let event = match stream.recv().await {
@@ -268,12 +298,26 @@ async fn drain(
             }
         };
         events += 1;
+        if events > MAX_STREAM_EVENTS {
+            return Err((
+                AgentError::Failed(format!(
+                    "the answer stream has more than {MAX_STREAM_EVENTS} events"
+                )),
+                None,
+                events,
+            ));
+        }
         match event {
             ResponseStream::Chunk(part) => {
                 if let Some(blob) = part.bytes {
-                    if bytes.len() + blob.as_ref().len() > MAX_ANSWER_BYTES {
+                    escaped = escaped.saturating_add(json_escaped_len(blob.as_ref()));
+                    if bytes.len().saturating_add(blob.as_ref().len()) > MAX_ANSWER_BYTES
+                        || escaped > MAX_ESCAPED_ANSWER_BYTES
+                    {
                         return Err((
-                            AgentError::Failed("the answer is larger than 1 MiB".into()),
+                            AgentError::Failed(
+                                "the answer is too large for one response (over 1 MiB, or over 5 MiB written as JSON)".into(),
+                            ),
                             None,
                             events,
                         ));
@@ -333,6 +377,19 @@ impl AgentInvoker for SdkAgentInvoker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaped_length_matches_what_serde_json_writes() {
+        let all: Vec<u8> = (0u8..=127).collect();
+        let text = String::from_utf8(all.clone()).unwrap();
+        let written = serde_json::to_string(&text).unwrap().len() - 2; // minus the quotes
+        assert_eq!(json_escaped_len(&all), written);
+        let utf8 = "héllo €".as_bytes();
+        assert_eq!(
+            json_escaped_len(utf8),
+            serde_json::to_string("héllo €").unwrap().len() - 2
+        );
+    }
 
     #[test]
     fn streamed_pieces_never_split_a_character() {

@@ -14,7 +14,7 @@ use xaa::{
     OktaClient, TokenTransport,
 };
 
-use crate::bedrock::{AgentInvoker, AgentRequest, ChunkSink};
+use crate::bedrock::{AgentError, AgentInvoker, AgentRequest, ChunkSink};
 use crate::cache::{CacheKey, TokenCache};
 use crate::config::Config;
 use crate::error::Error;
@@ -242,7 +242,16 @@ impl Bridge {
                 chunks: chunks.as_ref(),
             }),
         )
-        .await?;
+        .await;
+        if let Err(Error::Agent(AgentError::AccessDenied(_))) = &answer {
+            // The agent's side refused this person's token (revoked, scope removed):
+            // keep no copy of it, so the next call asks Okta again instead of replaying it.
+            self.access_tokens
+                .remove(&self.cache_key(b"access-token", &request.id_token));
+            self.id_jags
+                .remove(&self.cache_key(b"id-jag", &request.id_token));
+        }
+        let answer = answer?;
         tracing::info!(
             chunks = answer.chunks,
             answer_bytes = answer.text.len(),

@@ -32,7 +32,7 @@ mod secrets_manager;
 
 pub use bedrock::{
     AgentAnswer, AgentError, AgentInvoker, AgentRequest, ChunkSink, SdkAgentInvoker,
-    MAX_ANSWER_BYTES, TOKEN_ATTRIBUTE,
+    MAX_ANSWER_BYTES, MAX_ESCAPED_ANSWER_BYTES, MAX_STREAM_EVENTS, TOKEN_ATTRIBUTE,
 };
 pub use bridge::{Bridge, Call, Parts, INIT_KEY_BUDGET};
 pub use cache::{CacheKey, TokenCache};

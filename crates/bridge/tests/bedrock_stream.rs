@@ -253,3 +253,29 @@ async fn invalid_utf8_in_the_answer_is_refused() {
         .to_string()
         .contains("UTF-8"));
 }
+
+#[tokio::test]
+async fn an_answer_that_would_not_fit_lambdas_response_limit_once_escaped_is_refused() {
+    // 900 KiB of control characters: under 1 MiB raw, 5.4 MB as JSON (each is \u00XX).
+    let rule = mock!(Client::invoke_agent).then_http_response(|| {
+        let piece = vec![0x01u8; 64 * 1024];
+        let frames: Vec<Vec<u8>> = (0..15).map(|_| chunk(&piece)).collect();
+        stream_response(&frames)
+    });
+    let err = ask(&invoker(&[&rule])).await.unwrap_err();
+    assert_eq!(err.kind(), "AgentFailed");
+    assert!(err.to_string().contains("too large"), "{err}");
+}
+
+#[tokio::test]
+async fn a_stream_of_endless_events_is_cut_off() {
+    let rule = mock!(Client::invoke_agent).then_http_response(|| {
+        let trace = event(
+            "trace",
+            r#"{"agentId":"AGENT12345","sessionId":"session-1","trace":{"orchestrationTrace":{"rationale":{"traceId":"t-1","text":"x"}}}}"#,
+        );
+        stream_response(&vec![trace; bridge::MAX_STREAM_EVENTS + 1])
+    });
+    let err = ask(&invoker(&[&rule])).await.unwrap_err();
+    assert!(err.to_string().contains("events"), "{err}");
+}

@@ -567,3 +567,27 @@ async fn the_bridge_reads_its_key_from_moto_by_arn_too() {
         "You are signed in as bob@example.com."
     );
 }
+
+#[tokio::test]
+async fn a_token_bedrock_denied_is_dropped_from_the_cache() {
+    let stack = Stack::start().await;
+    let alice = stack.id_token("alice@example.com");
+    answer(stack.ask(&alice, "hi").await);
+    assert_eq!(stack.calls(), (1, 1, 1));
+    stack
+        .devstack
+        .set_bedrock_fault(BedrockFault::ExceptionMidStream {
+            exception_type: "accessDeniedException".into(),
+            times: 1,
+            after_chunks: 0,
+        });
+    assert_refused(stack.ask(&alice, "hi").await, "AgentAccessDenied", "");
+    assert_eq!(
+        stack.calls(),
+        (1, 1, 2),
+        "the denied call used the cached token"
+    );
+    // The next call does not replay the denied token: it asks Okta again.
+    answer(stack.ask(&alice, "hi").await);
+    assert_eq!(stack.calls(), (2, 2, 3));
+}

@@ -9,6 +9,15 @@ use crate::keystore::BoxFuture;
 /// Token responses are small; anything larger is refused rather than buffered.
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
+/// A form body reqwest can own while the bytes are wiped on drop.
+struct WipedOnDrop(Zeroizing<String>);
+
+impl AsRef<[u8]> for WipedOnDrop {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
 pub struct HttpReply {
     pub status: u16,
     pub body: Zeroizing<Vec<u8>>,
@@ -137,11 +146,13 @@ impl TokenTransport for ReqwestTransport {
         body: Zeroizing<String>,
         timeout: Duration,
     ) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
+        // The form holds the subject token and the client assertion: reqwest gets the
+        // zeroizing buffer itself (no copy), which is wiped when the request drops it.
         let request = self
             .client
             .post(url)
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.as_bytes().to_vec());
+            .body(bytes::Bytes::from_owner(WipedOnDrop(body)));
         Box::pin(self.send(request, timeout))
     }
 

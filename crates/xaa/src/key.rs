@@ -121,14 +121,19 @@ impl SigningKey {
         };
         if let Some(kid) = &fields.kid {
             if kid != expected_kid {
+                // The secret's text is not ours to echo: only a plain identifier is shown.
                 return Err(invalid(format!(
-                    "the JWK's kid `{kid}` differs from AGENT_KEY_ID `{expected_kid}`; they must be the key id registered on the AI agent"
+                    "the JWK's kid `{}` differs from AGENT_KEY_ID `{expected_kid}`; they must be the key id registered on the AI agent",
+                    crate::rejection::safe_code(kid),
                 )));
             }
         }
         if let Some(u) = &fields.use_ {
             if u != "sig" {
-                return Err(invalid(format!("the JWK's use is `{u}`, not `sig`")));
+                return Err(invalid(format!(
+                    "the JWK's use is `{}`, not `sig`",
+                    crate::rejection::safe_code(u)
+                )));
             }
         }
         if fields.d.is_none() {
@@ -433,6 +438,25 @@ mod tests {
         let mut wrong = jwk.clone();
         wrong["x"] = b(&[7u8; 32]).into();
         assert!(SigningKey::from_jwk_json(wrong.to_string().as_bytes(), "ec-1").is_err());
+    }
+
+    #[test]
+    fn kid_and_use_from_the_secret_are_shown_only_when_plain() {
+        let mut jwk = rfc_jwk();
+        jwk["kid"] = "eyJhbGciOi.secret part\nnext line".into();
+        let err = SigningKey::from_jwk_json(jwk.to_string().as_bytes(), KID).unwrap_err();
+        let shown = err.to_string();
+        assert!(
+            !shown.contains("secret part") && !shown.contains('\n'),
+            "{shown}"
+        );
+        assert!(shown.contains("<unrecognised>"), "{shown}");
+        let mut jwk = rfc_jwk();
+        jwk["use"] = "enc with d=abc".into();
+        let shown = SigningKey::from_jwk_json(jwk.to_string().as_bytes(), KID)
+            .unwrap_err()
+            .to_string();
+        assert!(!shown.contains("d=abc"), "{shown}");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 macro_rules! secret_string {
     ($(#[$doc:meta])* $name:ident, $label:literal) => {
@@ -77,10 +77,9 @@ impl SecretBytes {
 }
 
 impl From<String> for SecretBytes {
-    fn from(mut s: String) -> Self {
-        let bytes = s.as_bytes().to_vec();
-        s.zeroize();
-        Self::new(bytes)
+    /// Takes the string's buffer as is: no copy is left behind to wipe.
+    fn from(s: String) -> Self {
+        Self::new(s.into_bytes())
     }
 }
 
