@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # make bench: issue 4's figures, each beside a floor built in the same run, into bench/RESULTS.md.
 #
-#   1. make setup (quiet), release builds of xaa-bridge, the hello_floor example and lambda-bench
+#   1. make setup (quiet), release builds of xaa-bridge, the hello_floor example,
+#      xaa-bridge-agentcore and lambda-bench
 #   2. cargo bench --bench hot_paths        criterion micro-benchmarks, ours/baseline ratios
 #   3. cargo lambda build --release --arm64 stripped arm64 bootstraps of xaa-bridge and hello_floor
 #   4. lambda-bench                         both release binaries through the Lambda Runtime API
 #                                           emulator against devstack (Okta, Bedrock) and moto
 #                                           (Secrets Manager): init, cold/warm latency, Okta calls
-#                                           per warm invocation, peak RSS after 10,000 invocations
+#                                           per warm invocation, peak RSS after 10,000 invocations;
+#                                           then xaa-bridge-agentcore beside the Python runtime of
+#                                           Okta's guide (BedrockAgentCoreApp, dev/agentcore-parity/
+#                                           app.py in guide mode): start-up to the first /ping 200,
+#                                           warm /invocations p50/p99, peak RSS after 10,000 requests
 #
 # Figures only: nothing here fails on a timing. It fails when a step is broken.
 # Knobs (environment):
 #   BENCH_QUICK=1        shorter criterion runs and fewer init runs (same invocation counts)
 #   BENCH_SKIP_ARM64=1   skip the arm64 builds (the first one takes ~13 minutes cold on 2 cores)
 #   BENCH_USERS, BENCH_INVOCATIONS, BENCH_INIT_RUNS   override lambda-bench's counts
+#                        (init runs also count the AgentCore start-ups of each runtime)
+#   BENCH_AGENTCORE_WARM warm /invocations requests of each AgentCore runtime (default 2000)
 #   BENCH_OUT            where to write the results (default bench/RESULTS.md)
 set -euo pipefail
 
@@ -28,6 +35,8 @@ QUICK="${BENCH_QUICK:-0}"
 SKIP_ARM64="${BENCH_SKIP_ARM64:-0}"
 USERS="${BENCH_USERS:-1000}"
 INVOCATIONS="${BENCH_INVOCATIONS:-10000}"
+AGENTCORE_WARM="${BENCH_AGENTCORE_WARM:-2000}"
+PARITY_APP="$ROOT/dev/agentcore-parity/app.py"
 if [[ "$QUICK" == 1 ]]; then INIT_RUNS="${BENCH_INIT_RUNS:-10}"; else INIT_RUNS="${BENCH_INIT_RUNS:-20}"; fi
 
 say() { printf '\n==> %s\n' "$*"; }
@@ -47,17 +56,24 @@ if ! "$MAKE" --no-print-directory -s setup >"$WORK/setup.log" 2>&1; then
   die "make setup failed"
 fi
 [[ -x "$VENV_BIN/moto_server" ]] || die "moto_server missing from $VENV_BIN (make setup)"
+[[ -x "$VENV_BIN/python" ]] || die "python missing from $VENV_BIN (make setup)"
+"$VENV_BIN/python" -c 'import bedrock_agentcore.runtime' 2>/dev/null \
+  || die "bedrock-agentcore is not importable by $VENV_BIN/python (make setup)"
+[[ -f "$PARITY_APP" ]] || die "missing $PARITY_APP (the guide's Python runtime)"
 
-# Three cargo invocations on purpose: an example pulls in the dev-dependencies, whose
-# features (aws-sdk test-util, ...) would otherwise be unified into the Lambda binary.
-say "release builds: xaa-bridge, examples/hello_floor, lambda-bench"
+# Separate cargo invocations on purpose: an example pulls in the dev-dependencies, and the
+# driver depends on devstack and testkit, whose features (aws-sdk test-util, ...) would
+# otherwise be unified into the shipped binaries.
+say "release builds: xaa-bridge, examples/hello_floor, xaa-bridge-agentcore, lambda-bench"
 cargo build --release --bin xaa-bridge
 cargo build --release -p xaa-bridge --example hello_floor
+cargo build --release -p xaa-bridge-agentcore --bin xaa-bridge-agentcore
 cargo build --release -p bench --bin lambda-bench
 BRIDGE="$TARGET_DIR/release/xaa-bridge"
 FLOOR="$TARGET_DIR/release/examples/hello_floor"
+AGENTCORE="$TARGET_DIR/release/xaa-bridge-agentcore"
 DRIVER="$TARGET_DIR/release/lambda-bench"
-for b in "$BRIDGE" "$FLOOR" "$DRIVER"; do [[ -x "$b" ]] || die "missing $b"; done
+for b in "$BRIDGE" "$FLOOR" "$AGENTCORE" "$DRIVER"; do [[ -x "$b" ]] || die "missing $b"; done
 
 # ---------- 2. criterion micro-benchmarks ----------
 say "criterion: cargo bench --bench hot_paths"
@@ -87,12 +103,15 @@ if [[ "$SKIP_ARM64" != 1 ]]; then
   file "$ARM64_BRIDGE" "$ARM64_FLOOR" 2>/dev/null | sed 's/^/    /' || true
 fi
 
-# ---------- 4. the binaries through the Runtime API ----------
-say "lambda-bench: $INVOCATIONS invocations by $USERS users, init over $INIT_RUNS runs"
+# ---------- 4. the binaries through the Runtime API, then the AgentCore front door ----------
+say "lambda-bench: $INVOCATIONS invocations by $USERS users, init over $INIT_RUNS runs; then AgentCore"
 "$DRIVER" --bridge "$BRIDGE" --floor "$FLOOR" --moto "$VENV_BIN/moto_server" \
+  --agentcore "$AGENTCORE" --python "$VENV_BIN/python" --parity-app "$PARITY_APP" \
   --users "$USERS" --invocations "$INVOCATIONS" --init-runs "$INIT_RUNS" \
+  --agentcore-warm "$AGENTCORE_WARM" \
   --arm64-note "$ARM64_NOTE" "${ARM64_ARGS[@]}" \
-  --log-dir "$WORK" --markdown "$WORK/figures.md"
+  --log-dir "$WORK" --markdown "$WORK/figures.md" --agentcore-markdown "$WORK/agentcore.md"
+[[ -s "$WORK/agentcore.md" ]] || die "lambda-bench wrote no AgentCore figures ($WORK/agentcore.md)"
 
 # ---------- 5. bench/RESULTS.md ----------
 CPU="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)"
@@ -148,6 +167,8 @@ MODE="full"; [[ "$QUICK" == 1 ]] && MODE="quick (BENCH_QUICK=1)"
   echo "  function runs on arm64 with a CPU share set by its memory (1,769 MB buys one vCPU, so"
   echo "  256 MB is about a seventh of one): CPU-bound parts (init, signing, the one-time entropy"
   echo "  collection) take longer there. Ratios to the floor carry over better than absolute times."
+  echo
+  cat "$WORK/agentcore.md"
   echo
   echo "## Micro-benchmarks (criterion, \`cargo bench --bench hot_paths\`)"
   echo

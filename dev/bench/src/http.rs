@@ -48,7 +48,11 @@ impl Http {
     }
 
     /// Send one request on the connection and read the whole answer.
-    async fn send(&mut self, req: hyper::http::request::Builder, body: String) -> Res<(u16, Bytes)> {
+    async fn send(
+        &mut self,
+        req: hyper::http::request::Builder,
+        body: String,
+    ) -> Res<(u16, Bytes)> {
         self.sender.ready().await?;
         let req = req
             .header(hyper::header::HOST, &self.host)

@@ -25,6 +25,11 @@
 //! * **peak RSS**: `VmHWM` of `/proc/<pid>/status` after all invocations, for both.
 //! * **binary sizes**: of the files given (`--arm64-bridge`, `--arm64-floor`, and the
 //!   host release binaries themselves).
+//! * **the AgentCore front door** (`agentcore`): the release `xaa-bridge-agentcore` beside
+//!   the Python runtime of Okta's guide (`BedrockAgentCoreApp`, `dev/agentcore-parity/app.py`
+//!   in guide mode) in the same run: start-up to the first `/ping` 200, warm
+//!   `/invocations` p50/p99 for one user, peak RSS after `--invocations` requests by
+//!   `--users` users. `--only agentcore` runs this phase alone, `--only lambda` the rest.
 //!
 //! Nothing secret is printed: not the ID tokens, the access token, nor the key. The
 //! binaries' own logs go to files in `--log-dir`.
@@ -35,14 +40,16 @@
 //! main      arguments, the run from start to report, moto holding the agent key
 //! procs     the functions as child processes: spawn, Lambda environment, RSS
 //! phases    the init phase and the main (cold, warm) phase, and their figures
+//! agentcore the AgentCore phase: xaa-bridge-agentcore beside the guide's Python runtime
 //! http      a tiny keep-alive HTTP/1 client for loopback
 //! proxy     the timing TCP proxy in front of moto
 //! agent     the bare InvokeAgent baseline (with the driver's own leg 1 + leg 2)
 //! stats     samples, percentiles, number formatting
-//! report    the markdown table and its notes
+//! report    the markdown tables and their notes
 //! ```
 
 mod agent;
+mod agentcore;
 mod http;
 mod phases;
 mod procs;
@@ -66,26 +73,50 @@ pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const USAGE: &str = "\
 usage: lambda-bench --bridge PATH --floor PATH [options]
+       lambda-bench --only agentcore [options]
 
   --bridge PATH         the release xaa-bridge binary
   --floor PATH          the release hello_floor example binary
+  --agentcore PATH      the release xaa-bridge-agentcore binary
+                        (default: target/release/xaa-bridge-agentcore in the workspace)
+  --python PATH         the Python of the venv with bedrock-agentcore (default: .venv/bin/python)
+  --parity-app PATH     the guide's runtime app (default: dev/agentcore-parity/app.py)
+  --only PHASE          lambda (xaa-bridge against the floor) or agentcore (the front door
+                        against the Python runtime); default: both
+  --agentcore-warm N    warm /invocations requests of each runtime, one user (default 2000)
   --moto PATH           moto_server (default: $MOTO_SERVER_BIN or .venv/bin/moto_server)
   --users N             distinct users (default 1000)
-  --invocations N       invocations of xaa-bridge in the main run, >= users (default 10000)
-  --init-runs N         fresh processes of each binary for the init figure (default 20)
+  --invocations N       invocations of xaa-bridge in the main run, and requests of each
+                        AgentCore runtime before its RSS is read, >= users (default 10000)
+  --init-runs N         fresh processes of each binary for the init and the AgentCore
+                        start-up figures (default 20)
   --arm64-bridge PATH   stripped arm64 bootstrap of xaa-bridge (size only)
   --arm64-floor PATH    stripped arm64 bootstrap of hello_floor (size only)
   --arm64-note TEXT     what to show when the arm64 binaries were not built
-  --markdown PATH       also write the figures as a markdown table (with notes) here
+  --markdown PATH       also write the Lambda figures as a markdown table (with notes) here
+  --agentcore-markdown PATH   the same for the AgentCore section
   --log-dir DIR         where the binaries' logs go (default target/lambda-bench)";
 
 pub const PROMPT: &str = "Who am I?";
 pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Only {
+    Both,
+    Lambda,
+    AgentCore,
+}
+
 pub struct Args {
     pub bridge: PathBuf,
     pub floor: PathBuf,
     pub moto: PathBuf,
+    pub agentcore: PathBuf,
+    pub python: PathBuf,
+    pub parity_app: PathBuf,
+    pub only: Only,
+    pub agentcore_warm: usize,
+    pub agentcore_markdown: Option<PathBuf>,
     pub users: usize,
     pub invocations: usize,
     pub init_runs: usize,
@@ -100,10 +131,18 @@ fn parse_args() -> Result<Args, String> {
     let mut bridge = None;
     let mut floor = None;
     let mut moto = std::env::var_os("MOTO_SERVER_BIN").map(PathBuf::from);
+    // The workspace this driver was built from.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut args = Args {
         bridge: PathBuf::new(),
         floor: PathBuf::new(),
         moto: PathBuf::new(),
+        agentcore: root.join("target/release/xaa-bridge-agentcore"),
+        python: root.join(".venv/bin/python"),
+        parity_app: root.join("dev/agentcore-parity/app.py"),
+        only: Only::Both,
+        agentcore_warm: 2_000,
+        agentcore_markdown: None,
         users: 1000,
         invocations: 10_000,
         init_runs: 20,
@@ -130,6 +169,18 @@ fn parse_args() -> Result<Args, String> {
             "--bridge" => bridge = Some(PathBuf::from(&value)),
             "--floor" => floor = Some(PathBuf::from(&value)),
             "--moto" => moto = Some(PathBuf::from(&value)),
+            "--agentcore" => args.agentcore = PathBuf::from(&value),
+            "--python" => args.python = PathBuf::from(&value),
+            "--parity-app" => args.parity_app = PathBuf::from(&value),
+            "--agentcore-warm" => args.agentcore_warm = number()?,
+            "--agentcore-markdown" => args.agentcore_markdown = Some(PathBuf::from(&value)),
+            "--only" => {
+                args.only = match value.as_str() {
+                    "lambda" => Only::Lambda,
+                    "agentcore" => Only::AgentCore,
+                    _ => return Err("--only takes lambda or agentcore".into()),
+                }
+            }
             "--users" => args.users = number()?,
             "--invocations" => args.invocations = number()?,
             "--init-runs" => args.init_runs = number()?,
@@ -141,15 +192,37 @@ fn parse_args() -> Result<Args, String> {
             _ => return Err(format!("unknown argument {flag}")),
         }
     }
-    args.bridge = bridge.ok_or("--bridge is required")?;
-    args.floor = floor.ok_or("--floor is required")?;
     args.moto = moto.unwrap_or_else(|| PathBuf::from(".venv/bin/moto_server"));
     if args.invocations < args.users {
         return Err("--invocations must be at least --users".into());
     }
-    for path in [&args.bridge, &args.floor, &args.moto] {
+    // Every file a phase that runs needs, each missing one named with what provides it.
+    if args.only != Only::AgentCore {
+        args.bridge = bridge.ok_or("--bridge is required (or --only agentcore)")?;
+        args.floor = floor.ok_or("--floor is required (or --only agentcore)")?;
+    }
+    let mut needed = vec![(&args.moto, "moto_server (make setup)")];
+    if args.only != Only::AgentCore {
+        needed.push((&args.bridge, "--bridge: the release xaa-bridge"));
+        needed.push((&args.floor, "--floor: the release hello_floor example"));
+    }
+    if args.only != Only::Lambda {
+        needed.push((
+            &args.agentcore,
+            "--agentcore: cargo build --release -p xaa-bridge-agentcore",
+        ));
+        needed.push((
+            &args.python,
+            "--python: the venv's Python with bedrock-agentcore (make setup)",
+        ));
+        needed.push((
+            &args.parity_app,
+            "--parity-app: dev/agentcore-parity/app.py",
+        ));
+    }
+    for (path, what) in needed {
         if !path.is_file() {
-            return Err(format!("{} does not exist", path.display()));
+            return Err(format!("{} does not exist ({what})", path.display()));
         }
     }
     Ok(args)
@@ -245,15 +318,28 @@ async fn run(args: Args) -> Res<()> {
         proxy,
         events,
     };
-    let load_before = loadavg();
-    let init = bench.init_phase().await?;
-    let main = bench.main_phase().await?;
-    let load = (load_before, loadavg());
-    let report = report::report(&bench.args, &init, &main, &load);
-    println!("{report}");
-    if let Some(path) = &bench.args.markdown {
-        std::fs::write(path, &report)?;
-        progress(&format!("figures written to {}", path.display()));
+    if bench.args.only != Only::AgentCore {
+        let load_before = loadavg();
+        let init = bench.init_phase().await?;
+        let main = bench.main_phase().await?;
+        let load = (load_before, loadavg());
+        let report = report::report(&bench.args, &init, &main, &load);
+        println!("{report}");
+        if let Some(path) = &bench.args.markdown {
+            std::fs::write(path, &report)?;
+            progress(&format!("figures written to {}", path.display()));
+        }
+    }
+    if bench.args.only != Only::Lambda {
+        let load_before = loadavg();
+        let figures = bench.agentcore_phase().await?;
+        let load = (load_before, loadavg());
+        let report = report::agentcore(&bench.args, &figures, &load);
+        println!("{report}");
+        if let Some(path) = &bench.args.agentcore_markdown {
+            std::fs::write(path, &report)?;
+            progress(&format!("AgentCore figures written to {}", path.display()));
+        }
     }
     drop(moto);
     Ok(())
