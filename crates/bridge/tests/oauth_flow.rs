@@ -407,21 +407,98 @@ async fn the_lambda_deadline_bounds_the_whole_invocation() {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
-#[tokio::test]
+/// A token endpoint that holds every caller until `expected` callers are inside it (or
+/// a bound passes): without single flight all of them arrive at once and each posts;
+/// with it only the first arrives, and the rest are queued behind it meanwhile.
+struct Gate {
+    inner: Arc<FakeOkta>,
+    expected: usize,
+    arrived: std::sync::atomic::AtomicUsize,
+    all_in: tokio::sync::Notify,
+}
+
+impl xaa::TokenTransport for Gate {
+    fn post_form<'a>(
+        &'a self,
+        url: &'a str,
+        body: zeroize::Zeroizing<String>,
+        timeout: Duration,
+    ) -> xaa::BoxFuture<'a, Result<xaa::HttpReply, TransportError>> {
+        Box::pin(async move {
+            let n = self
+                .arrived
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1;
+            if n >= self.expected {
+                self.all_in.notify_waiters();
+            } else {
+                let _ =
+                    tokio::time::timeout(Duration::from_millis(500), self.all_in.notified()).await;
+            }
+            self.inner.post_form(url, body, timeout).await
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_first_requests_for_one_user_make_one_exchange() {
-    let h = Arc::new(harness(vec![id_jag_ok(), access_ok("at-1")]));
+    const CALLERS: usize = 20;
+    let okta = FakeOkta::new(vec![id_jag_ok(), access_ok("at-1")]);
+    let gate = Arc::new(Gate {
+        inner: okta.clone(),
+        expected: CALLERS,
+        arrived: Default::default(),
+        all_in: tokio::sync::Notify::new(),
+    });
+    let agent = EchoAgent::new();
+    let bridge = Arc::new(Bridge::new(Parts {
+        config: test_config(),
+        transport: gate.clone(),
+        key_source: StaticKeys::new(vec![Ok(rfc7520_jwk().to_string())]),
+        agent: agent.clone(),
+        clock: Arc::new(ManualClock::at(NOW)),
+        jti: Arc::new(SequentialJti::default()),
+    }));
     let id_token = id_token_for("00ualice");
-    let tasks: Vec<_> = (0..20)
+    let tasks: Vec<_> = (0..CALLERS)
         .map(|_| {
-            let h = h.clone();
-            let t = id_token.clone();
-            tokio::spawn(async move { ask(&h, &t).await.map(|_| ()) })
+            let (bridge, t) = (bridge.clone(), id_token.clone());
+            tokio::spawn(async move {
+                ask_json(
+                    &bridge,
+                    json!({"prompt": "hi", "id_token": t}),
+                    bridge::Deadline::NONE,
+                )
+                .await
+                .map(|_| ())
+            })
         })
         .collect();
     for t in tasks {
         t.await.unwrap().unwrap();
     }
-    assert_eq!(h.okta.sent().len(), 2);
+    assert_eq!(
+        okta.sent().len(),
+        2,
+        "one leg 1 and one leg 2 for twenty callers"
+    );
+    assert_eq!(agent.tokens(), vec!["at-1"; CALLERS]);
+}
+
+#[tokio::test]
+async fn a_fresh_id_jag_refused_at_leg_2_is_not_exchanged_again() {
+    // Only a *cached* ID-JAG refused at leg 2 restarts from leg 1; a fresh one refused
+    // is the answer (no loop of exchanges).
+    let h = harness(vec![
+        id_jag_ok(),
+        oauth_error(400, "invalid_grant", "The assertion is no longer valid"),
+        id_jag_ok(),
+        access_ok("never"),
+    ]);
+    let err = ask(&h, &id_token_for("00ualice")).await.unwrap_err();
+    assert_eq!(err.kind(), "IdTokenRejected");
+    let urls: Vec<String> = h.okta.sent().into_iter().map(|s| s.url).collect();
+    assert_eq!(urls, [ORG_TOKEN_URL, CUSTOM_TOKEN_URL]);
 }
 
 /// An ID-JAG whose claims carry `exp`, as Okta's do; the signature is not checked here.
