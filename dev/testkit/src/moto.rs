@@ -22,23 +22,40 @@ impl Moto {
             std::path::Path::new(&bin).exists(),
             "moto_server not found at {bin}: run `make setup` (or set MOTO_SERVER_BIN)"
         );
-        let port = free_port();
-        let child = std::process::Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // Port 0: moto binds a free port itself and says which, so no port is picked
+        // here and released for another process to take in between.
+        let mut child = std::process::Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("start moto_server");
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto_server did not start within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        let stderr = child.stderr.take().expect("piped stderr");
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            // Keep reading after the port so moto never blocks on a full pipe.
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(port) = announced_port(&line) {
+                    let _ = port_tx.send(port);
+                }
+            }
+        });
+        let port = match port_rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(port) => port,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("moto_server did not say where it listens within 30 s");
+            }
+        };
+        Moto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
         }
-        Moto { child, endpoint }
     }
 
     pub fn client(&self) -> aws_sdk_secretsmanager::Client {
@@ -84,9 +101,8 @@ impl Moto {
             .map_err(|e| format!("{}: {e}", log.display()))?;
         let env = std::env::vars()
             .filter(|(k, _)| k == "PATH" || k == "HOME" || k.starts_with("LC_") || k == "LANG");
-        let port = free_port();
         let child = std::process::Command::new(bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .env_clear()
             .envs(env)
             .stdin(std::process::Stdio::null())
@@ -97,10 +113,15 @@ impl Moto {
         // From here on, dropping `moto` stops the child.
         let mut moto = Moto {
             child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: String::new(),
         };
         let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        loop {
+            let said = std::fs::read_to_string(log).unwrap_or_default();
+            if let Some(port) = said.lines().find_map(announced_port) {
+                moto.endpoint = format!("http://127.0.0.1:{port}");
+                break;
+            }
             if let Ok(Some(status)) = moto.child.try_wait() {
                 return Err(format!(
                     "moto_server exited ({status}); see {}",
@@ -134,10 +155,36 @@ impl Drop for Moto {
     }
 }
 
+/// The port in moto's (werkzeug's) start-up line `* Running on http://127.0.0.1:PORT`.
+fn announced_port(line: &str) -> Option<u16> {
+    let rest = line.split("Running on http://127.0.0.1:").nth(1)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok().filter(|port| *port != 0)
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_port_is_read_from_the_start_up_line_only() {
+        assert_eq!(
+            announced_port(" * Running on http://127.0.0.1:35669"),
+            Some(35669)
+        );
+        assert_eq!(
+            announced_port("\u{1b}[33m * Running on http://127.0.0.1:80\u{1b}[0m"),
+            Some(80)
+        );
+        assert_eq!(announced_port("Press CTRL+C to quit"), None);
+        assert_eq!(announced_port(" * Running on http://127.0.0.1:0"), None);
+    }
 }
