@@ -130,8 +130,25 @@ mod tests {
                 .kind(),
             "OktaProtocolError"
         );
-        assert!(parse_success(Leg::TokenExchange, br#"{"access_token":"x"}"#).is_err());
-        assert!(parse_success(Leg::TokenExchange, b"<html>").is_err());
+        for (body, reason) in [
+            (
+                &br#"{"access_token":"x"}"#[..],
+                "`issued_token_type` is missing",
+            ),
+            (&b"<html>"[..], "not a JSON token response"),
+        ] {
+            match parse_success(Leg::TokenExchange, body) {
+                Err(OktaError::Protocol { reason: r, .. }) => assert!(r.contains(reason), "{r}"),
+                other => panic!("expected a protocol error, got {:?}", other.map(|_| ())),
+            }
+        }
+    }
+
+    fn assert_protocol_error(result: Result<Issued, OktaError>) {
+        match result {
+            Err(e) => assert_eq!(e.kind(), "OktaProtocolError", "{e}"),
+            Ok(_) => panic!("expected a protocol error"),
+        }
     }
 
     #[test]
@@ -155,21 +172,18 @@ mod tests {
                 "at"
             );
         }
-        assert!(parse_success(
+        assert_protocol_error(parse_success(
             Leg::JwtBearer,
-            br#"{"token_type":"DPoP","access_token":"at"}"#
-        )
-        .is_err());
-        assert!(parse_success(
+            br#"{"token_type":"DPoP","access_token":"at"}"#,
+        ));
+        assert_protocol_error(parse_success(
             Leg::JwtBearer,
-            br#"{"token_type":"Bearer","access_token":""}"#
-        )
-        .is_err());
-        assert!(parse_success(
+            br#"{"token_type":"Bearer","access_token":""}"#,
+        ));
+        assert_protocol_error(parse_success(
             Leg::JwtBearer,
-            br#"{"token_type":"Bearer","access_token":"a","expires_in":-5}"#
-        )
-        .is_err());
+            br#"{"token_type":"Bearer","access_token":"a","expires_in":-5}"#,
+        ));
     }
 
     #[test]
