@@ -56,6 +56,17 @@ impl Stack {
         (status, json)
     }
 
+    /// POST `body` asking for Server-Sent Events.
+    async fn post_streaming(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(format!("{}/invocations", self.server.base))
+            .header("accept", "text/event-stream")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
     async fn ask(&self, login: &str, prompt: &str) -> (u16, Value) {
         self.post(
             &json!({"prompt": prompt, "id_token": self.id_token(login)}),
@@ -319,13 +330,8 @@ async fn with_accept_event_stream_the_answer_streams_and_ends_with_the_session()
     let stack = Stack::start(&[]).await;
     let token = stack.id_token("alice@example.com");
     let response = stack
-        .http
-        .post(format!("{}/invocations", stack.server.base))
-        .header("accept", "text/event-stream")
-        .body(json!({"prompt": "hi", "id_token": token, "session_id": "sse-1"}).to_string())
-        .send()
-        .await
-        .unwrap();
+        .post_streaming(&json!({"prompt": "hi", "id_token": token, "session_id": "sse-1"}))
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let frames = sse_frames(&response.text().await.unwrap());
@@ -350,26 +356,16 @@ async fn with_accept_event_stream_the_answer_streams_and_ends_with_the_session()
             after_chunks: 1,
         });
     let response = stack
-        .http
-        .post(format!("{}/invocations", stack.server.base))
-        .header("accept", "text/event-stream")
-        .body(json!({"prompt": "hi", "id_token": token}).to_string())
-        .send()
-        .await
-        .unwrap();
+        .post_streaming(&json!({"prompt": "hi", "id_token": token}))
+        .await;
     assert_eq!(response.status().as_u16(), 200);
     let frames = sse_frames(&response.text().await.unwrap());
     assert_eq!(frames.last().unwrap()["error"], "AgentFailed", "{frames:?}");
     // An error before any chunk is an ordinary JSON error with its status.
     stack.devstack.set_bedrock_fault(BedrockFault::UnknownAgent);
     let response = stack
-        .http
-        .post(format!("{}/invocations", stack.server.base))
-        .header("accept", "text/event-stream")
-        .body(json!({"prompt": "hi", "id_token": token}).to_string())
-        .send()
-        .await
-        .unwrap();
+        .post_streaming(&json!({"prompt": "hi", "id_token": token}))
+        .await;
     assert_eq!(response.status().as_u16(), 500);
     let v: Value = response.json().await.unwrap();
     assert_eq!(v["error"], "AgentNotFound");
