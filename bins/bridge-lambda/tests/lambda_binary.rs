@@ -19,7 +19,7 @@ use bridge::is_valid_session_id;
 use devstack::runtime_api::{Outcome, RuntimeApi};
 use devstack::{BedrockFault, Devstack, IdTokenOptions, Stats};
 use serde_json::{json, Value};
-use testkit::{bad_events, devstack_and_moto, function_env, read_event, Moto};
+use testkit::{bad_events, devstack_and_moto, function_process_env, read_event, Moto};
 
 const SECRET_NAME: &str = "xaa-bridge/lambda-binary/agent-key";
 /// Safety nets only, so a hung binary fails the test instead of hanging it; no test
@@ -200,57 +200,16 @@ impl Stack {
 }
 
 /// The environment Lambda gives the function, plus its configuration pointing at the
-/// local stack (as `make demo` sets it). PATH and HOME are the only inherited variables.
+/// local stack (as `make demo` sets it), with devstack's Runtime API emulator as the
+/// Runtime API. PATH and HOME are the only inherited variables.
 fn lambda_env(
     devstack: &Devstack,
     moto: &Moto,
     runtime: &RuntimeApi,
     overrides: &[(&str, &str)],
 ) -> HashMap<String, String> {
-    let s = devstack.settings();
-    let mut env: HashMap<String, String> = ["PATH", "HOME"]
-        .into_iter()
-        .filter_map(|var| {
-            std::env::var(var)
-                .ok()
-                .map(|value| (var.to_string(), value))
-        })
-        .collect();
-    let vars = [
-        // Set by Lambda itself; lambda_runtime needs them.
-        ("AWS_LAMBDA_RUNTIME_API", runtime.address()),
-        ("AWS_LAMBDA_FUNCTION_NAME", "xaa-bridge".to_string()),
-        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256".to_string()),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
-        (
-            "AWS_LAMBDA_LOG_STREAM_NAME",
-            "2025/01/01/[$LATEST]lambda-binary-test".to_string(),
-        ),
-        (
-            "AWS_LAMBDA_LOG_GROUP_NAME",
-            "/aws/lambda/xaa-bridge".to_string(),
-        ),
-        ("OKTA_OIDC_CLIENT_ID", s.oidc_client_id.clone()),
-        ("AWS_DEFAULT_REGION", s.aws_region.clone()),
-        // Dummy credentials, local endpoints, no profile files and no instance metadata.
-        ("AWS_ACCESS_KEY_ID", "testing".to_string()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".to_string()),
-        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone()),
-        (
-            "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME",
-            s.bedrock_endpoint_url.clone(),
-        ),
-        ("AWS_EC2_METADATA_DISABLED", "true".to_string()),
-        ("AWS_CONFIG_FILE", "/dev/null".to_string()),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".to_string()),
-    ];
-    env.extend(vars.into_iter().map(|(k, v)| (k.to_string(), v)));
-    // The function's configuration (template.yaml), against devstack and moto.
-    env.extend(
-        function_env(&s, SECRET_NAME)
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v)),
-    );
+    let mut env = function_process_env(devstack, moto, SECRET_NAME);
+    env.insert("AWS_LAMBDA_RUNTIME_API".to_string(), runtime.address());
     env.extend(
         overrides
             .iter()

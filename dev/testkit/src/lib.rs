@@ -4,15 +4,19 @@
 //! - `fakes`: a scripted Okta token endpoint, a fixed key source, an echoing agent
 //! - `moto`: AWS's Secrets Manager emulator as a child process (from the project venv)
 //! - `stack`: devstack + moto together, the function's environment, `events/`
+//! - `rie`: AWS's Lambda Runtime Interface Emulator (from the project venv) running a
+//!   function binary
 
 mod fakes;
 mod frames;
 mod moto;
+mod rie;
 mod stack;
 
 pub use fakes::*;
 pub use frames::*;
 pub use moto::*;
+pub use rie::*;
 pub use stack::*;
 
 /// The workspace root (where `events/`, `.venv/` and the Makefile are).

@@ -109,3 +109,63 @@ pub fn function_env(s: &devstack::Settings, secret_id: &str) -> Vec<(&'static st
         ("AWS_REGION", s.aws_region.clone()),
     ]
 }
+
+/// What a bridge process (either front door) needs to run against a local devstack and
+/// moto holding the key as `secret_name`: the function's configuration, the local
+/// endpoints, dummy credentials with no profile files and no instance metadata, and
+/// `PATH`/`HOME` as the only inherited variables.
+pub fn local_stack_env(
+    devstack: &devstack::Devstack,
+    moto: &Moto,
+    secret_name: &str,
+) -> std::collections::HashMap<String, String> {
+    let s = devstack.settings();
+    let mut env: std::collections::HashMap<String, String> = ["PATH", "HOME"]
+        .into_iter()
+        .filter_map(|k| Some((k.to_string(), std::env::var(k).ok()?)))
+        .collect();
+    let fixed = [
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("AWS_CONFIG_FILE", "/dev/null"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+    ];
+    env.extend(fixed.map(|(k, v)| (k.to_string(), v.to_string())));
+    let local = [
+        ("OKTA_OIDC_CLIENT_ID", s.oidc_client_id.clone()),
+        ("AWS_DEFAULT_REGION", s.aws_region.clone()),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone()),
+        (
+            "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME",
+            s.bedrock_endpoint_url.clone(),
+        ),
+    ];
+    env.extend(
+        local
+            .into_iter()
+            .chain(function_env(&s, secret_name))
+            .map(|(k, v)| (k.to_string(), v)),
+    );
+    env
+}
+
+/// [`local_stack_env`] plus the variables Lambda sets for a function process (those
+/// `lambda_runtime` 1.x insists on among them). `AWS_LAMBDA_RUNTIME_API` is left to the
+/// emulator (the RIE sets it, devstack's tests add theirs).
+pub fn function_process_env(
+    devstack: &devstack::Devstack,
+    moto: &Moto,
+    secret_name: &str,
+) -> std::collections::HashMap<String, String> {
+    let mut env = local_stack_env(devstack, moto, secret_name);
+    let lambda = [
+        ("AWS_LAMBDA_FUNCTION_NAME", "xaa-bridge"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "2025/01/01/[$LATEST]test"),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/xaa-bridge"),
+    ];
+    env.extend(lambda.map(|(k, v)| (k.to_string(), v.to_string())));
+    env
+}

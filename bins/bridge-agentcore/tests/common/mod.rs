@@ -1,14 +1,13 @@
 //! The AgentCore binary as a child process, shared by this folder's tests.
 #![allow(dead_code)]
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use devstack::Devstack;
-use testkit::{function_env, Moto};
+use testkit::Moto;
 
 pub const SECRET_NAME: &str = "xaa/agent-key";
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -21,31 +20,9 @@ pub struct Server {
 
 impl Server {
     pub fn spawn(devstack: &Devstack, moto: &Moto, overrides: &[(&str, &str)]) -> Server {
-        let s = devstack.settings();
-        let mut env: HashMap<String, String> = ["PATH", "HOME"]
-            .into_iter()
-            .filter_map(|v| std::env::var(v).ok().map(|x| (v.to_string(), x)))
-            .collect();
-        for (k, v) in [
-            ("BIND_ADDR", "127.0.0.1:0".to_string()),
-            ("RUST_LOG", "info".to_string()),
-            ("AWS_DEFAULT_REGION", s.aws_region.clone()),
-            ("AWS_ACCESS_KEY_ID", "testing".into()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto.endpoint.clone()),
-            (
-                "AWS_ENDPOINT_URL_BEDROCK_AGENT_RUNTIME",
-                s.bedrock_endpoint_url.clone(),
-            ),
-            ("AWS_EC2_METADATA_DISABLED", "true".into()),
-            ("AWS_CONFIG_FILE", "/dev/null".into()),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
-        ] {
-            env.insert(k.into(), v);
-        }
-        for (k, v) in function_env(&s, SECRET_NAME) {
-            env.insert(k.into(), v);
-        }
+        let mut env = testkit::local_stack_env(devstack, moto, SECRET_NAME);
+        env.insert("BIND_ADDR".into(), "127.0.0.1:0".into());
+        env.insert("RUST_LOG".into(), "info".into());
         for (k, v) in overrides {
             env.insert(k.to_string(), v.to_string());
         }
