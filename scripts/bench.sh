@@ -2,13 +2,18 @@
 # make bench: issue 4's figures, each beside a floor built in the same run, into bench/RESULTS.md.
 #
 #   1. make setup (quiet), release builds of xaa-bridge, the hello_floor example,
-#      xaa-bridge-agentcore and lambda-bench
+#      xaa-bridge-agentcore and lambda-bench with AWS_LC_SYS_NO_JITTER_ENTROPY=1 (what
+#      ships), and of today's xaa-bridge with AWS_LC_SYS_NO_JITTER_ENTROPY=0 (aws-lc's CPU
+#      jitter entropy) in its own target dir, target/bench-jitter (its first build compiles
+#      everything, aws-lc included: minutes on 2 cores); checks that aws-lc-sys saw 1 and 0
 #   2. cargo bench --bench hot_paths        criterion micro-benchmarks, ours/baseline ratios
 #   3. cargo lambda build --release --arm64 stripped arm64 bootstraps of xaa-bridge and hello_floor
 #   4. lambda-bench                         both release binaries through the Lambda Runtime API
 #                                           emulator against devstack (Okta, Bedrock) and moto
 #                                           (Secrets Manager): init, cold/warm latency, Okta calls
 #                                           per warm invocation, peak RSS after 10,000 invocations;
+#                                           init + first invocation of fresh processes of the floor,
+#                                           today's build (--baseline) and ours, side by side;
 #                                           then xaa-bridge-agentcore beside the Python runtime of
 #                                           Okta's guide (BedrockAgentCoreApp, dev/agentcore-parity/
 #                                           app.py in guide mode): start-up to the first /ping 200,
@@ -47,7 +52,44 @@ T0=$(now_s)
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
 WORK="$TARGET_DIR/lambda-bench"
+# Today's build (jitter entropy) has its own target dir: aws-lc-sys reruns its build script
+# (minutes of C) whenever AWS_LC_SYS_NO_JITTER_ENTROPY changes, so the two settings must
+# never take turns in one target dir.
+JITTER_TARGET_DIR="$TARGET_DIR/bench-jitter"
 mkdir -p "$WORK" "$(dirname "$OUT")"
+
+# Every build of this script states its aws-lc entropy setting, so the comparison holds
+# whatever .cargo/config.toml says: its [env] table does not override a variable already
+# set (unless `force = true`, which aws_lc_jitter_seen below would catch).
+#   ours    = AWS_LC_SYS_NO_JITTER_ENTROPY=1: aws-lc seeds its DRBG from the OS (getrandom)
+#   today's = AWS_LC_SYS_NO_JITTER_ENTROPY=0: aws-lc's CPU jitter entropy, aws-lc-sys's
+#             default on Linux, built in target/bench-jitter
+ours() { AWS_LC_SYS_NO_JITTER_ENTROPY=1 "$@"; }
+todays() { AWS_LC_SYS_NO_JITTER_ENTROPY=0 "$@"; }
+
+# The value of AWS_LC_SYS_NO_JITTER_ENTROPY that aws-lc-sys's build script saw for this
+# (already built, so fresh and quick) cargo build, from the script's recorded output;
+# "unset" when it saw none, "none" when cargo reported no aws-lc-sys build script. Prints
+# one value per aws-lc-sys build in the graph.
+aws_lc_jitter_seen() {
+  { "$@" --message-format=json 2>/dev/null || true; } | python3 -c '
+import json, os, re, sys
+seen = []
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") != "build-script-executed" or "aws-lc-sys" not in m.get("package_id", ""):
+        continue
+    out = os.path.join(os.path.dirname(m["out_dir"]), "output")
+    text = open(out, encoding="utf-8", errors="replace").read()
+    # The target-specific variable is read first and wins; the first match is what counted.
+    found = re.findall(r"Environment Variable found .AWS_LC_SYS_NO_JITTER_ENTROPY(?:_[a-z0-9_]+)?.: .([^\x27]*).", text)
+    seen.append(found[0] if found else "unset")
+print(" ".join(seen) or "none")
+'
+}
 
 # ---------- 1. tools and release builds ----------
 say "setup (make setup)"
@@ -64,22 +106,31 @@ fi
 # Separate cargo invocations on purpose: an example pulls in the dev-dependencies, and the
 # driver depends on devstack and testkit, whose features (aws-sdk test-util, ...) would
 # otherwise be unified into the shipped binaries.
-say "release builds: xaa-bridge, examples/hello_floor, xaa-bridge-agentcore, lambda-bench"
-cargo build --release --bin xaa-bridge
-cargo build --release -p xaa-bridge --example hello_floor
-cargo build --release -p xaa-bridge-agentcore --bin xaa-bridge-agentcore
-cargo build --release -p bench --bin lambda-bench
+say "release builds (AWS_LC_SYS_NO_JITTER_ENTROPY=1): xaa-bridge, examples/hello_floor, xaa-bridge-agentcore, lambda-bench"
+ours cargo build --release --bin xaa-bridge
+ours cargo build --release -p xaa-bridge --example hello_floor
+ours cargo build --release -p xaa-bridge-agentcore --bin xaa-bridge-agentcore
+ours cargo build --release -p bench --bin lambda-bench
+say "release build of today's xaa-bridge (AWS_LC_SYS_NO_JITTER_ENTROPY=0) in $JITTER_TARGET_DIR"
+todays cargo build --release --bin xaa-bridge --target-dir "$JITTER_TARGET_DIR"
 BRIDGE="$TARGET_DIR/release/xaa-bridge"
+BASELINE="$JITTER_TARGET_DIR/release/xaa-bridge"
 FLOOR="$TARGET_DIR/release/examples/hello_floor"
 AGENTCORE="$TARGET_DIR/release/xaa-bridge-agentcore"
 DRIVER="$TARGET_DIR/release/lambda-bench"
-for b in "$BRIDGE" "$FLOOR" "$AGENTCORE" "$DRIVER"; do [[ -x "$b" ]] || die "missing $b"; done
+for b in "$BRIDGE" "$BASELINE" "$FLOOR" "$AGENTCORE" "$DRIVER"; do [[ -x "$b" ]] || die "missing $b"; done
+SEEN_OURS="$(aws_lc_jitter_seen ours cargo build --release --bin xaa-bridge)"
+SEEN_TODAYS="$(aws_lc_jitter_seen todays cargo build --release --bin xaa-bridge --target-dir "$JITTER_TARGET_DIR")"
+echo "    aws-lc-sys saw AWS_LC_SYS_NO_JITTER_ENTROPY=$SEEN_OURS for ours, =$SEEN_TODAYS for today's build"
+[[ "$SEEN_OURS" == 1 ]] || die "ours was not built with AWS_LC_SYS_NO_JITTER_ENTROPY=1 (aws-lc-sys saw: $SEEN_OURS)"
+[[ "$SEEN_TODAYS" == 0 ]] \
+  || die "today's build was not built with AWS_LC_SYS_NO_JITTER_ENTROPY=0 (aws-lc-sys saw: $SEEN_TODAYS; a .cargo/config.toml [env] entry with force = true?)"
 
 # ---------- 2. criterion micro-benchmarks ----------
 say "criterion: cargo bench --bench hot_paths"
 CRITERION_ARGS=()
 [[ "$QUICK" == 1 ]] && CRITERION_ARGS=(-- --warm-up-time 0.5 --measurement-time 1)
-cargo bench -p xaa-bridge-core --bench hot_paths "${CRITERION_ARGS[@]}" 2>&1 | tee "$WORK/criterion.log"
+ours cargo bench -p xaa-bridge-core --bench hot_paths "${CRITERION_ARGS[@]}" 2>&1 | tee "$WORK/criterion.log"
 # The bench prints a ratio table after criterion's own report: from its header to the end.
 awk '/^benchmark +ours +baseline +ratio/ {on=1} on' "$WORK/criterion.log" >"$WORK/criterion-ratios.txt"
 [[ -s "$WORK/criterion-ratios.txt" ]] || echo "(no ratio lines found; see $WORK/criterion.log)" >"$WORK/criterion-ratios.txt"
@@ -93,8 +144,8 @@ if [[ "$SKIP_ARM64" != 1 ]]; then
   rustup target list --installed 2>/dev/null | grep -qx "$ARM64_TARGET" || rustup target add "$ARM64_TARGET"
   export PATH="$VENV_BIN:$PATH" VIRTUAL_ENV="$ROOT/.venv"
   t=$(now_s)
-  cargo-lambda lambda build --release --arm64 --bin xaa-bridge
-  cargo-lambda lambda build --release --arm64 --example hello_floor
+  ours cargo-lambda lambda build --release --arm64 --bin xaa-bridge
+  ours cargo-lambda lambda build --release --arm64 --example hello_floor
   ARM64_SECS=$(( $(now_s) - t ))
   ARM64_BRIDGE="$TARGET_DIR/lambda/xaa-bridge/bootstrap"
   ARM64_FLOOR="$TARGET_DIR/lambda/hello_floor/bootstrap"
@@ -104,8 +155,8 @@ if [[ "$SKIP_ARM64" != 1 ]]; then
 fi
 
 # ---------- 4. the binaries through the Runtime API, then the AgentCore front door ----------
-say "lambda-bench: $INVOCATIONS invocations by $USERS users, init over $INIT_RUNS runs; then AgentCore"
-"$DRIVER" --bridge "$BRIDGE" --floor "$FLOOR" --moto "$VENV_BIN/moto_server" \
+say "lambda-bench: $INVOCATIONS invocations by $USERS users, init over $INIT_RUNS runs (floor, today's, ours); then AgentCore"
+"$DRIVER" --bridge "$BRIDGE" --floor "$FLOOR" --baseline "$BASELINE" --moto "$VENV_BIN/moto_server" \
   --agentcore "$AGENTCORE" --python "$VENV_BIN/python" --parity-app "$PARITY_APP" \
   --users "$USERS" --invocations "$INVOCATIONS" --init-runs "$INIT_RUNS" \
   --agentcore-warm "$AGENTCORE_WARM" \
@@ -141,6 +192,11 @@ MODE="full"; [[ "$QUICK" == 1 ]] && MODE="quick (BENCH_QUICK=1)"
   echo "(\`devstack::runtime_api\`), one invocation at a time. xaa-bridge talks to devstack's Okta and"
   echo "Bedrock stand-ins and to moto (Secrets Manager), all on loopback."
   echo
+  echo "xaa-bridge is built with \`AWS_LC_SYS_NO_JITTER_ENTROPY=1\` (aws-lc seeds its DRBG from the"
+  echo "OS, without its CPU jitter entropy collector); \"today's build\" is the same source built with"
+  echo "\`AWS_LC_SYS_NO_JITTER_ENTROPY=0\` in \`target/bench-jitter\` (the value aws-lc-sys's build"
+  echo "script recorded: \`$SEEN_OURS\` for ours, \`$SEEN_TODAYS\` for today's build)."
+  echo
   cat "$WORK/figures.md"
   echo
   echo "## How each figure is taken"
@@ -151,6 +207,9 @@ MODE="full"; [[ "$QUICK" == 1 ]] && MODE="quick (BENCH_QUICK=1)"
   echo "  init; a timing TCP proxy in front of moto measures that round trip (TCP accept to the last"
   echo "  response byte), which is subtracted run by run for \"init without the Secrets Manager"
   echo "  round trip\". moto answers in a few ms on loopback; the real service takes longer, in region."
+  echo "- **init + first invocation** (the cold start): each of those fresh processes then serves"
+  echo "  one invocation; init plus that invocation, summed process by process, p50. Today's build"
+  echo "  (\`--baseline\`) takes turns with ours in the same rotation, measured the same way."
   echo "- **cold path**: the first invocation of each user in one process: validation, ID token"
   echo "  verification, leg 1, leg 2, InvokeAgent, draining the stream."
   echo "- **warm path**: the other invocations, cycling over the users; the access token comes from"

@@ -13,6 +13,13 @@
 //!   Manager during init; moto sits behind a small TCP proxy here that timestamps each
 //!   exchange, so that round trip (TCP accept to the last response byte) is reported on
 //!   its own and subtracted per run for "init without the Secrets Manager round trip".
+//! * **init + first invocation** (the cold start a user waits for): each of those fresh
+//!   processes then serves one invocation; init plus that first invocation, summed per
+//!   process, median over the runs. With `--baseline` a third binary runs in the same
+//!   rotation and is measured the same way: today's build of the same source (aws-lc
+//!   with CPU jitter entropy, `AWS_LC_SYS_NO_JITTER_ENTROPY=0`), so ours (`=1`) is set
+//!   against it and against the floor in one run, with the issue's target (ours at most
+//!   half of today's). `--only init` runs just these fresh-process figures.
 //! * **cold path**: the first invocation of each of `--users` users in one process (leg 1,
 //!   leg 2, InvokeAgent), as the driver sees it (event queued to answer posted).
 //! * **warm path**: the remaining invocations, cycling over the users (the access token
@@ -29,7 +36,8 @@
 //!   the Python runtime of Okta's guide (`BedrockAgentCoreApp`, `dev/agentcore-parity/app.py`
 //!   in guide mode) in the same run: start-up to the first `/ping` 200, warm
 //!   `/invocations` p50/p99 for one user, peak RSS after `--invocations` requests by
-//!   `--users` users. `--only agentcore` runs this phase alone, `--only lambda` the rest.
+//!   `--users` users. `--only agentcore` runs this phase alone, `--only lambda` the rest,
+//!   `--only init` the fresh-process (cold start) figures of the Lambda phase alone.
 //!
 //! Nothing secret is printed: not the ID tokens, the access token, nor the key. The
 //! binaries' own logs go to files in `--log-dir`.
@@ -72,17 +80,23 @@ use crate::proxy::TimingProxy;
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const USAGE: &str = "\
-usage: lambda-bench --bridge PATH --floor PATH [options]
+usage: lambda-bench --bridge PATH --floor PATH [--baseline PATH] [options]
        lambda-bench --only agentcore [options]
 
-  --bridge PATH         the release xaa-bridge binary
+  --bridge PATH         the release xaa-bridge binary (ours: built with
+                        AWS_LC_SYS_NO_JITTER_ENTROPY=1)
   --floor PATH          the release hello_floor example binary
+  --baseline PATH       today's xaa-bridge: the same source built with CPU jitter entropy
+                        (AWS_LC_SYS_NO_JITTER_ENTROPY=0); measured beside ours and the
+                        floor for init and the first invocation in fresh processes
   --agentcore PATH      the release xaa-bridge-agentcore binary
                         (default: target/release/xaa-bridge-agentcore in the workspace)
   --python PATH         the Python of the venv with bedrock-agentcore (default: .venv/bin/python)
   --parity-app PATH     the guide's runtime app (default: dev/agentcore-parity/app.py)
-  --only PHASE          lambda (xaa-bridge against the floor) or agentcore (the front door
-                        against the Python runtime); default: both
+  --only PHASE          lambda (xaa-bridge against the floor), init (only the fresh-process
+                        figures of lambda: init, first invocation, their sum) or agentcore
+                        (the front door against the Python runtime); default: lambda and
+                        agentcore
   --agentcore-warm N    warm /invocations requests of each runtime, one user (default 2000)
   --moto PATH           moto_server (default: $MOTO_SERVER_BIN or .venv/bin/moto_server)
   --users N             distinct users (default 1000)
@@ -104,12 +118,27 @@ pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
 pub enum Only {
     Both,
     Lambda,
+    /// The init phase of `Lambda` alone (fresh processes: init, first invocation).
+    Init,
     AgentCore,
+}
+
+impl Only {
+    /// Whether the Lambda binaries (ours, the floor, the baseline) take part.
+    pub fn lambda(self) -> bool {
+        self != Only::AgentCore
+    }
+
+    pub fn agentcore(self) -> bool {
+        matches!(self, Only::Both | Only::AgentCore)
+    }
 }
 
 pub struct Args {
     pub bridge: PathBuf,
     pub floor: PathBuf,
+    /// Today's build (jitter entropy), measured beside ours in the init phase.
+    pub baseline: Option<PathBuf>,
     pub moto: PathBuf,
     pub agentcore: PathBuf,
     pub python: PathBuf,
@@ -136,6 +165,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         bridge: PathBuf::new(),
         floor: PathBuf::new(),
+        baseline: None,
         moto: PathBuf::new(),
         agentcore: root.join("target/release/xaa-bridge-agentcore"),
         python: root.join(".venv/bin/python"),
@@ -168,6 +198,7 @@ fn parse_args() -> Result<Args, String> {
         match flag.as_str() {
             "--bridge" => bridge = Some(PathBuf::from(&value)),
             "--floor" => floor = Some(PathBuf::from(&value)),
+            "--baseline" => args.baseline = Some(PathBuf::from(&value)),
             "--moto" => moto = Some(PathBuf::from(&value)),
             "--agentcore" => args.agentcore = PathBuf::from(&value),
             "--python" => args.python = PathBuf::from(&value),
@@ -177,8 +208,9 @@ fn parse_args() -> Result<Args, String> {
             "--only" => {
                 args.only = match value.as_str() {
                     "lambda" => Only::Lambda,
+                    "init" => Only::Init,
                     "agentcore" => Only::AgentCore,
-                    _ => return Err("--only takes lambda or agentcore".into()),
+                    _ => return Err("--only takes lambda, init or agentcore".into()),
                 }
             }
             "--users" => args.users = number()?,
@@ -197,16 +229,22 @@ fn parse_args() -> Result<Args, String> {
         return Err("--invocations must be at least --users".into());
     }
     // Every file a phase that runs needs, each missing one named with what provides it.
-    if args.only != Only::AgentCore {
+    if args.only.lambda() {
         args.bridge = bridge.ok_or("--bridge is required (or --only agentcore)")?;
         args.floor = floor.ok_or("--floor is required (or --only agentcore)")?;
     }
     let mut needed = vec![(&args.moto, "moto_server (make setup)")];
-    if args.only != Only::AgentCore {
+    if args.only.lambda() {
         needed.push((&args.bridge, "--bridge: the release xaa-bridge"));
         needed.push((&args.floor, "--floor: the release hello_floor example"));
+        if let Some(baseline) = &args.baseline {
+            needed.push((
+                baseline,
+                "--baseline: xaa-bridge built with AWS_LC_SYS_NO_JITTER_ENTROPY=0",
+            ));
+        }
     }
-    if args.only != Only::Lambda {
+    if args.only.agentcore() {
         needed.push((
             &args.agentcore,
             "--agentcore: cargo build --release -p xaa-bridge-agentcore",
@@ -318,19 +356,24 @@ async fn run(args: Args) -> Res<()> {
         proxy,
         events,
     };
-    if bench.args.only != Only::AgentCore {
+    if bench.args.only.lambda() {
         let load_before = loadavg();
         let init = bench.init_phase().await?;
-        let main = bench.main_phase().await?;
-        let load = (load_before, loadavg());
-        let report = report::report(&bench.args, &init, &main, &load);
+        let report = if bench.args.only == Only::Init {
+            let load = (load_before, loadavg());
+            report::coldstart(&bench.args, &init, &load)
+        } else {
+            let main = bench.main_phase().await?;
+            let load = (load_before, loadavg());
+            report::report(&bench.args, &init, &main, &load)
+        };
         println!("{report}");
         if let Some(path) = &bench.args.markdown {
             std::fs::write(path, &report)?;
             progress(&format!("figures written to {}", path.display()));
         }
     }
-    if bench.args.only != Only::Lambda {
+    if bench.args.only.agentcore() {
         let load_before = loadavg();
         let figures = bench.agentcore_phase().await?;
         let load = (load_before, loadavg());

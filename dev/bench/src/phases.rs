@@ -17,13 +17,38 @@ use crate::{progress, Args, Res, READY_TIMEOUT};
 const INVOKE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct InitFigures {
-    pub bridge: Samples,
-    pub floor: Samples,
-    pub secrets_manager: Samples,
-    pub bridge_without_sm: Samples,
-    pub bridge_first_invoke: Samples,
-    pub floor_first_invoke: Samples,
+    pub floor: ColdStart,
+    pub ours: ColdStart,
+    /// `--baseline` (today's build with jitter entropy), measured exactly as ours; empty
+    /// without it.
+    pub baseline: ColdStart,
     pub one_bundle_without_sm: Samples,
+}
+
+/// The fresh processes of one binary: init, the Secrets Manager round trip inside it
+/// (none for the floor), the first invocation, and init + first invocation summed per
+/// process (the cold start a user waits for).
+#[derive(Default)]
+pub struct ColdStart {
+    pub init: Samples,
+    pub secrets_manager: Samples,
+    pub init_without_sm: Samples,
+    pub first_invoke: Samples,
+    pub cold_start: Samples,
+    pub cold_start_without_sm: Samples,
+}
+
+impl ColdStart {
+    fn push(&mut self, init: Duration, secrets_manager: Duration, first: Duration) {
+        self.init.push(init);
+        self.secrets_manager.push(secrets_manager);
+        self.init_without_sm
+            .push(init.saturating_sub(secrets_manager));
+        self.first_invoke.push(first);
+        self.cold_start.push(init + first);
+        self.cold_start_without_sm
+            .push((init + first).saturating_sub(secrets_manager));
+    }
 }
 
 pub struct MainFigures {
@@ -52,6 +77,7 @@ impl Bench {
     fn binary(&self, kind: Kind) -> &Path {
         match kind {
             Kind::Bridge | Kind::BridgeOneBundle => &self.args.bridge,
+            Kind::Baseline => self.args.baseline.as_deref().unwrap_or(&self.args.bridge),
             Kind::Floor => &self.args.floor,
         }
     }
@@ -95,9 +121,11 @@ impl Bench {
         let outcome = api.invoke(&self.events[user], INVOKE_TIMEOUT).await;
         let took = started.elapsed();
         let ok = match (&outcome, kind) {
-            (Some(Outcome::Response(v)), Kind::Bridge | Kind::BridgeOneBundle) => v["answer"]
-                .as_str()
-                .is_some_and(|a| a.starts_with("You are signed in as")),
+            (Some(Outcome::Response(v)), Kind::Bridge | Kind::Baseline | Kind::BridgeOneBundle) => {
+                v["answer"]
+                    .as_str()
+                    .is_some_and(|a| a.starts_with("You are signed in as"))
+            }
             (Some(Outcome::Response(v)), Kind::Floor) => v["answer"] == "ok",
             _ => false,
         };
@@ -119,16 +147,19 @@ impl Bench {
 
     pub async fn init_phase(&self) -> Res<InitFigures> {
         let runs = self.args.init_runs;
+        let baseline = self.args.baseline.is_some();
         progress(&format!(
-            "init: {runs} fresh processes of each binary, alternating (plus one discarded each)"
+            "init: {runs} fresh processes of each binary ({}), alternating (plus one discarded each)",
+            if baseline {
+                "floor, today's build with jitter entropy, ours"
+            } else {
+                "floor, ours"
+            }
         ));
         let mut f = InitFigures {
-            bridge: Samples::default(),
-            floor: Samples::default(),
-            secrets_manager: Samples::default(),
-            bridge_without_sm: Samples::default(),
-            bridge_first_invoke: Samples::default(),
-            floor_first_invoke: Samples::default(),
+            floor: ColdStart::default(),
+            ours: ColdStart::default(),
+            baseline: ColdStart::default(),
             one_bundle_without_sm: Samples::default(),
         };
         for run in 0..=runs {
@@ -137,10 +168,15 @@ impl Bench {
                 .one_bundle
                 .is_some()
                 .then_some(Kind::BridgeOneBundle);
-            for kind in [Some(Kind::Floor), Some(Kind::Bridge), one_bundle]
-                .into_iter()
-                .flatten()
-            {
+            let base = baseline.then_some(Kind::Baseline);
+            // Today's build and ours swap places every run, so neither always follows the
+            // other (or the floor) onto warm caches.
+            let (a, b) = if run % 2 == 0 {
+                (Some(Kind::Bridge), base)
+            } else {
+                (base, Some(Kind::Bridge))
+            };
+            for kind in [Some(Kind::Floor), a, b, one_bundle].into_iter().flatten() {
                 let (api, proc, init, started, ready) = self.start(kind, "init").await?;
                 let first = self
                     .invoke(&api, &proc, kind, run % self.events.len())
@@ -149,21 +185,13 @@ impl Bench {
                 if run == 0 {
                     continue; // page cache and CPU warm-up
                 }
+                let sm = self.proxy.busy_between(started, ready);
                 match kind {
-                    Kind::Floor => {
-                        f.floor.push(init);
-                        f.floor_first_invoke.push(first);
-                    }
+                    Kind::Floor => f.floor.push(init, sm, first),
+                    Kind::Bridge => f.ours.push(init, sm, first),
+                    Kind::Baseline => f.baseline.push(init, sm, first),
                     Kind::BridgeOneBundle => {
-                        let sm = self.proxy.busy_between(started, ready);
                         f.one_bundle_without_sm.push(init.saturating_sub(sm));
-                    }
-                    Kind::Bridge => {
-                        let sm = self.proxy.busy_between(started, ready);
-                        f.bridge.push(init);
-                        f.secrets_manager.push(sm);
-                        f.bridge_without_sm.push(init.saturating_sub(sm));
-                        f.bridge_first_invoke.push(first);
                     }
                 }
             }

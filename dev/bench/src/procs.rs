@@ -73,6 +73,9 @@ pub fn spawn(
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Bridge,
+    /// Today's build of the same source (`--baseline`: aws-lc with CPU jitter entropy),
+    /// with exactly the environment of [`Kind::Bridge`].
+    Baseline,
     /// xaa-bridge with the trust store reduced to one bundle file (`SSL_CERT_FILE`, and
     /// `SSL_CERT_DIR` empty), as on `provided.al2023`: shows what reading this host's
     /// certificate directory costs at init.
@@ -84,6 +87,7 @@ impl Kind {
     pub fn name(self) -> &'static str {
         match self {
             Kind::Bridge => "xaa-bridge",
+            Kind::Baseline => "xaa-bridge-jitter",
             Kind::BridgeOneBundle => "xaa-bridge-one-bundle",
             Kind::Floor => "hello_floor",
         }

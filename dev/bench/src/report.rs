@@ -1,13 +1,14 @@
 //! The markdown reports: the Lambda figures beside the floor and the targets, then notes
-//! on the samples, the load, any missed target and the one-time cost of a new process;
-//! and the AgentCore front door beside the Python runtime of Okta's guide.
+//! on the samples, the load, the cold start (init + first invocation) of today's build
+//! against ours when `--baseline` is given, any missed target and the one-time cost of a
+//! new process; and the AgentCore front door beside the Python runtime of Okta's guide.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::agentcore::{AgentCoreFigures, POLL, WARM_UP};
-use crate::phases::{InitFigures, MainFigures};
-use crate::stats::{mb, met, ms, ratio, thousands, MB};
+use crate::phases::{ColdStart, InitFigures, MainFigures};
+use crate::stats::{mb, met, ms, ratio, thousands, Samples, MB};
 use crate::Args;
 
 fn size_of(path: Option<&PathBuf>) -> Option<u64> {
@@ -23,11 +24,11 @@ pub fn report(args: &Args, init: &InitFigures, m: &MainFigures, load: &(String, 
     row(["---", "---:", "---:", "---:", "---", "---"]);
 
     // Init.
-    let (b, fl) = (init.bridge.p50(), init.floor.p50());
+    let (b, fl) = (init.ours.init.p50(), init.floor.init.p50());
     row([
         &format!(
             "init, spawn to first `/next`, incl. Secrets Manager (p50 of {} runs)",
-            init.bridge.len()
+            init.ours.init.len()
         ),
         &ms(b),
         &ms(fl),
@@ -35,7 +36,7 @@ pub fn report(args: &Args, init: &InitFigures, m: &MainFigures, load: &(String, 
         "–",
         "–",
     ]);
-    let sm = init.secrets_manager.p50();
+    let sm = init.ours.secrets_manager.p50();
     row([
         "Secrets Manager round trip during init (moto on loopback, p50)",
         &ms(sm),
@@ -44,7 +45,7 @@ pub fn report(args: &Args, init: &InitFigures, m: &MainFigures, load: &(String, 
         "reported separately",
         "–",
     ]);
-    let without = init.bridge_without_sm.p50();
+    let without = init.ours.init_without_sm.p50();
     let over = without - fl;
     row([
         "init without the Secrets Manager round trip (p50)",
@@ -67,10 +68,7 @@ pub fn report(args: &Args, init: &InitFigures, m: &MainFigures, load: &(String, 
             }),
         ]);
     }
-    let (bf, ff) = (
-        init.bridge_first_invoke.p50(),
-        init.floor_first_invoke.p50(),
-    );
+    let (bf, ff) = (init.ours.first_invoke.p50(), init.floor.first_invoke.p50());
     row([
         "first invocation of a fresh process (p50)",
         &ms(bf),
@@ -78,6 +76,26 @@ pub fn report(args: &Args, init: &InitFigures, m: &MainFigures, load: &(String, 
         &ratio(bf, ff),
         "–",
         "–",
+    ]);
+    let (bc, fc) = (init.ours.cold_start.p50(), init.floor.cold_start.p50());
+    let (target, verdict) = if args.baseline.is_some() {
+        let k = cold_start_ratio(init);
+        (
+            "≤ 0.5x today's build (table below)",
+            met(k <= COLD_START_TARGET, || {
+                format!("{} of today's", times_of(k))
+            }),
+        )
+    } else {
+        ("–", "–".to_string())
+    };
+    row([
+        "init + first invocation, per fresh process (p50)",
+        &ms(bc),
+        &ms(fc),
+        &ratio(bc, fc),
+        target,
+        &verdict,
     ]);
 
     // Latency.
@@ -235,8 +253,8 @@ pub fn report(args: &Args, init: &InitFigures, m: &MainFigures, load: &(String, 
          emulator to the function posting its answer. Samples: init {} + {} runs, cold {}, warm {}, \
          floor {}, bare agent {}. Bedrock calls made by xaa-bridge in the warm phase: {} for {} \
          invocations. xaa-bridge RSS at the end: {}.",
-        init.bridge.len(),
-        init.floor.len(),
+        init.ours.init.len(),
+        init.floor.init.len(),
         m.cold.len(),
         m.warm.len(),
         m.floor.len(),
@@ -249,26 +267,32 @@ pub fn report(args: &Args, init: &InitFigures, m: &MainFigures, load: &(String, 
         t,
         "Init spread (min / p50 / max): xaa-bridge {} / {} / {}, floor {} / {} / {}, \
          Secrets Manager {} / {} / {}. Overhead as p99(ours) − p99(floor) − p99(bare agent): {}.",
-        ms(init.bridge.pct(0.0)),
-        ms(init.bridge.p50()),
-        ms(init.bridge.pct(100.0)),
-        ms(init.floor.pct(0.0)),
-        ms(init.floor.p50()),
-        ms(init.floor.pct(100.0)),
-        ms(init.secrets_manager.pct(0.0)),
-        ms(init.secrets_manager.p50()),
-        ms(init.secrets_manager.pct(100.0)),
+        ms(init.ours.init.pct(0.0)),
+        ms(init.ours.init.p50()),
+        ms(init.ours.init.pct(100.0)),
+        ms(init.floor.init.pct(0.0)),
+        ms(init.floor.init.p50()),
+        ms(init.floor.init.pct(100.0)),
+        ms(init.ours.secrets_manager.pct(0.0)),
+        ms(init.ours.secrets_manager.p50()),
+        ms(init.ours.secrets_manager.pct(100.0)),
         ms(m.warm.p99() - m.floor.p99() - m.bare_agent.p99()),
     );
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let _ = writeln!(
         t,
         "Load average (1, 5, 15 min) when the driver started: {}; when it finished: {}; {cpus} CPUs \
-         shared by the driver, devstack, moto and both functions.",
+         shared by the driver, devstack, moto and the functions.",
         load.0, load.1
     );
+    if args.baseline.is_some() {
+        let _ = write!(t, "\n{}", cold_start_section(init));
+    }
 
     let mut why = Vec::new();
+    if let Some(miss) = cold_start_miss(args, init) {
+        why.push(miss);
+    }
     if over > 15.0 {
         let bundle_note = if init.one_bundle_without_sm.len() > 0 {
             format!(
@@ -332,15 +356,226 @@ pub fn report(args: &Args, init: &InitFigures, m: &MainFigures, load: &(String, 
     let _ = writeln!(
         t,
         "\n### One-time cost in a new process\n\n\
-         The first invocation of a fresh process takes {} (p50), {} more than a cold invocation in a \
-         process that has served one. perf attributes most of it to aws-lc's one-time CPU jitter \
-         entropy collection (`jent_*`), paid at the first use of randomness (here most likely the \
-         RSA blinding of the first client assertion signature). On loopback everything is plain HTTP, so that lands in \
-         the first invocation; in AWS the Secrets Manager call is HTTPS, so its TLS handshake pays it \
-         during init instead. aws-lc-sys can be built without it (`AWS_LC_SYS_NO_JITTER_ENTROPY=1`), \
-         at the price of relying on the OS entropy source alone.",
+         The first invocation of a fresh process takes {} (p50), against {} for a cold invocation \
+         (a new user) in a process that has served one: {} {}.",
         ms(bf),
-        ms(extra)
+        ms(m.cold.p50()),
+        ms(extra.abs()),
+        if extra >= 0.0 { "more" } else { "less" }
+    );
+    let base = init.baseline.first_invoke.p50();
+    if args.baseline.is_some() {
+        let _ = writeln!(
+            t,
+            "Today's build takes {} for that first invocation, {} more than ours. The two builds \
+             differ only in `AWS_LC_SYS_NO_JITTER_ENTROPY`, that is in whether aws-lc's CPU jitter \
+             entropy source is compiled in, so the difference is its one-time collection, paid at \
+             the first use of randomness (here most likely the RSA blinding of the first client \
+             assertion signature). On loopback everything is plain HTTP, so that lands in the \
+             first invocation; in AWS the Secrets Manager call is HTTPS, so its TLS handshake \
+             pays it during init instead. Init + first invocation counts it either way.",
+            ms(base),
+            ms(base - bf)
+        );
+    } else {
+        let _ = writeln!(
+            t,
+            "Built with aws-lc's CPU jitter entropy (aws-lc-sys's default unless \
+             `AWS_LC_SYS_NO_JITTER_ENTROPY=1`), a binary pays a one-time jitter entropy collection \
+             at the first use of randomness, tens of ms here: in the first invocation on \
+             loopback, in init in AWS (the TLS handshake with Secrets Manager). `--baseline` \
+             measures such a build beside this one."
+        );
+    }
+    t
+}
+
+/// The target of the cold-start issue: ours at most half of today's build for init plus
+/// the first invocation.
+const COLD_START_TARGET: f64 = 0.5;
+
+/// The cold-start section on its own (`--only init`): init, first invocation and their
+/// sum for the floor, today's build (`--baseline`) and ours, with the target.
+pub fn coldstart(args: &Args, init: &InitFigures, load: &(String, String)) -> String {
+    let mut t = cold_start_section(init);
+    if init.one_bundle_without_sm.len() > 0 {
+        let _ = writeln!(
+            t,
+            "Ours with the trust store cut to one bundle file (`SSL_CERT_FILE` only, as on \
+             AL2023): init without the Secrets Manager round trip {} p50, against {} with this \
+             host's certificate directory.",
+            ms(init.one_bundle_without_sm.p50()),
+            ms(init.ours.init_without_sm.p50())
+        );
+    }
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let _ = writeln!(
+        t,
+        "\nLoad average (1, 5, 15 min) when the driver started: {}; when it finished: {}; {cpus} \
+         CPUs shared by the driver, devstack, moto and the functions.",
+        load.0, load.1
+    );
+    if let Some(miss) = cold_start_miss(args, init) {
+        let _ = writeln!(t, "\n- {miss}");
+    }
+    if args.baseline.is_none() {
+        let _ = writeln!(
+            t,
+            "\nToday's build was not measured (no `--baseline`), so the target is not judged."
+        );
+    }
+    t
+}
+
+fn cold_start_ratio(init: &InitFigures) -> f64 {
+    init.ours.cold_start.p50() / init.baseline.cold_start.p50()
+}
+
+fn cold_start_miss(args: &Args, init: &InitFigures) -> Option<String> {
+    args.baseline.as_ref()?;
+    let k = cold_start_ratio(init);
+    (k.is_nan() || k > COLD_START_TARGET).then(|| {
+        format!(
+            "**Init + first invocation** is {} of today's build (target ≤ {COLD_START_TARGET}x): \
+             ours {}, today's {}, the floor {}.",
+            times_of(k),
+            ms(init.ours.cold_start.p50()),
+            ms(init.baseline.cold_start.p50()),
+            ms(init.floor.cold_start.p50())
+        )
+    })
+}
+
+/// `ours / today's` as "0.42x".
+fn times_of(k: f64) -> String {
+    if k.is_finite() {
+        format!("{k:.2}x")
+    } else {
+        "–".into()
+    }
+}
+
+fn cold_start_section(init: &InitFigures) -> String {
+    let mut t = String::new();
+    let (fl, base, ours) = (&init.floor, &init.baseline, &init.ours);
+    let measured = base.cold_start.len() > 0;
+    let _ = writeln!(
+        t,
+        "### Cold start: init + first invocation, today's build against ours\n\n\
+         Three binaries in the same rotation of fresh processes ({} runs each, after one \
+         discarded; today's and ours swap places every run): the floor; today's build, the same \
+         xaa-bridge source with aws-lc's CPU jitter entropy (`AWS_LC_SYS_NO_JITTER_ENTROPY=0`); \
+         ours, built with `AWS_LC_SYS_NO_JITTER_ENTROPY=1` (aws-lc seeds from the OS). Each \
+         process is timed from just before its spawn to its first `/next` (init), then serves one \
+         invocation (the event queued to the answer posted); the cold start is their sum, \
+         process by process. p50s; ratio = ours / today's.\n",
+        ours.cold_start.len()
+    );
+    let mut row = |cells: [&str; 7]| {
+        let _ = writeln!(t, "| {} |", cells.join(" | "));
+    };
+    row([
+        "figure (p50)",
+        "floor",
+        "today's (jitter entropy)",
+        "ours (no jitter)",
+        "ours / today's",
+        "target",
+        "met?",
+    ]);
+    row(["---", "---:", "---:", "---:", "---:", "---", "---"]);
+    let cell = |s: &Samples| {
+        if s.len() > 0 {
+            ms(s.p50())
+        } else {
+            "–".into()
+        }
+    };
+    let k = |pick: fn(&ColdStart) -> &Samples| {
+        if measured {
+            times_of(pick(ours).p50() / pick(base).p50())
+        } else {
+            "–".into()
+        }
+    };
+    row([
+        "init, spawn to first `/next`, incl. Secrets Manager",
+        &cell(&fl.init),
+        &cell(&base.init),
+        &cell(&ours.init),
+        &k(|c| &c.init),
+        "–",
+        "–",
+    ]);
+    row([
+        "… without the Secrets Manager round trip",
+        &cell(&fl.init_without_sm),
+        &cell(&base.init_without_sm),
+        &cell(&ours.init_without_sm),
+        &k(|c| &c.init_without_sm),
+        "–",
+        "–",
+    ]);
+    row([
+        "first invocation",
+        &cell(&fl.first_invoke),
+        &cell(&base.first_invoke),
+        &cell(&ours.first_invoke),
+        &k(|c| &c.first_invoke),
+        "–",
+        "–",
+    ]);
+    let ratio = cold_start_ratio(init);
+    row([
+        "**init + first invocation**",
+        &cell(&fl.cold_start),
+        &cell(&base.cold_start),
+        &cell(&ours.cold_start),
+        &k(|c| &c.cold_start),
+        "≤ 0.5x",
+        &if measured {
+            met(ratio <= COLD_START_TARGET, || times_of(ratio))
+        } else {
+            "not measured".into()
+        },
+    ]);
+    row([
+        "… without the Secrets Manager round trip",
+        &cell(&fl.cold_start_without_sm),
+        &cell(&base.cold_start_without_sm),
+        &cell(&ours.cold_start_without_sm),
+        &k(|c| &c.cold_start_without_sm),
+        "–",
+        "–",
+    ]);
+    let spread = |s: &Samples| {
+        if s.len() > 0 {
+            format!(
+                "{} / {} / {}",
+                ms(s.pct(0.0)),
+                ms(s.p50()),
+                ms(s.pct(100.0))
+            )
+        } else {
+            "–".into()
+        }
+    };
+    let _ = writeln!(
+        t,
+        "\nInit + first invocation, spread (min / p50 / max): floor {}, today's {}, ours {}. \
+         Over the floor (p50): today's {}, ours {}. Secrets Manager round trip inside init \
+         (moto on loopback, p50): today's {}, ours {}.",
+        spread(&fl.cold_start),
+        spread(&base.cold_start),
+        spread(&ours.cold_start),
+        if measured {
+            ms(base.cold_start.p50() - fl.cold_start.p50())
+        } else {
+            "–".into()
+        },
+        ms(ours.cold_start.p50() - fl.cold_start.p50()),
+        cell(&base.secrets_manager),
+        cell(&ours.secrets_manager),
     );
     t
 }
