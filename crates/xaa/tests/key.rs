@@ -72,7 +72,7 @@ fn bad_keys_are_refused_without_echoing_material() {
             refusal(|j| {
                 j.insert("kty".into(), "oct".into());
             }),
-            "unsupported kty `oct`",
+            "unsupported kty; use an RSA",
         ),
         (
             refusal(|j| {
@@ -96,13 +96,13 @@ fn bad_keys_are_refused_without_echoing_material() {
             refusal(|j| {
                 j.insert("alg".into(), "HS256".into());
             }),
-            "alg `HS256` is not RS256",
+            "alg is not RS256",
         ),
         (
             refusal(|j| {
                 j.insert("use".into(), "enc".into());
             }),
-            "use is `enc`",
+            "use is not `sig`",
         ),
         (
             refusal(|j| {
@@ -169,22 +169,19 @@ fn an_ec_p256_key_signs_and_verifies_with_its_public_key() {
 }
 
 #[test]
-fn kid_and_use_from_the_secret_are_shown_only_when_plain() {
-    let mut jwk = rfc_jwk();
-    jwk["kid"] = "eyJhbGciOi.secret part\nnext line".into();
-    let err = SigningKey::from_jwk_json(jwk.to_string().as_bytes(), KID).unwrap_err();
-    let shown = err.to_string();
-    assert!(
-        !shown.contains("secret part") && !shown.contains('\n'),
-        "{shown}"
-    );
-    assert!(shown.contains("<unrecognised>"), "{shown}");
-    let mut jwk = rfc_jwk();
-    jwk["use"] = "enc with d=abc".into();
-    let shown = SigningKey::from_jwk_json(jwk.to_string().as_bytes(), KID)
-        .unwrap_err()
-        .to_string();
-    assert!(!shown.contains("d=abc"), "{shown}");
+fn no_member_read_from_the_secret_is_ever_echoed() {
+    // Key material can land in any member of a damaged secret: a 43-character P-256
+    // scalar even passes for a plain identifier. Nothing of it may reach a message.
+    let rsa = rfc_jwk();
+    let d = rsa["d"].as_str().unwrap();
+    let secret_like = &d[..43];
+    for field in ["kid", "use", "kty", "alg"] {
+        let mut jwk = rsa.clone();
+        jwk[field] = secret_like.into();
+        let err = SigningKey::from_jwk_json(jwk.to_string().as_bytes(), KID).unwrap_err();
+        assert!(matches!(&err, KeyError::Invalid(_)), "{field}: {err:?}");
+        assert!(!err.to_string().contains(secret_like), "{field}: {err}");
+    }
 }
 
 #[test]
