@@ -27,7 +27,7 @@ SAM_ENV       := $(TOOLS_ENV) AWS_DEFAULT_REGION="$${AWS_DEFAULT_REGION:-$(AWS_R
                  SAM_CLI_TELEMETRY=0 SAM_CLI_DISABLE_UPDATE_CHECK=1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup fmt lint test build agentcore-build agentcore-image invoke validate deploy demo demo-agentcore bench ci clean-venv
+.PHONY: help setup fmt lint test build agentcore-build agentcore-image invoke validate deploy demo demo-agentcore bench fuzz ci clean-venv
 
 help: ## List the targets
 	@echo "xaa-bridge make targets:"
@@ -98,6 +98,9 @@ demo-agentcore: ## The hosted chain offline: devstack + moto + xaa-bridge-agentc
 
 bench: ## Benchmarks (scripts/bench.sh)
 	@if [ -f scripts/bench.sh ]; then bash scripts/bench.sh; else echo "bench: scripts/bench.sh is not written yet"; fi
+
+fuzz: ## Fuzz parsers and the Bedrock stream drain in release, FUZZ_CASES (1000000) inputs per target
+	FUZZ_CASES=$${FUZZ_CASES:-1000000} $(CARGO) test --release --no-fail-fast -p xaa -p xaa-bridge-core --test fuzz -- fuzz_ --nocapture --test-threads 1
 
 ci: ## What CI runs: setup fmt lint test validate demo demo-agentcore
 	$(MAKE) --no-print-directory setup

@@ -95,8 +95,21 @@ impl SigningKey {
         // Parse straight into zeroizing fields: no untyped copy of the key is kept.
         serde_json::from_slice::<serde::de::IgnoredAny>(secret)
             .map_err(|_| invalid("it is not valid JSON"))?;
+        if !crate::response::is_json_object(secret) {
+            return Err(invalid(
+                "it is not a JSON object (a JWK, or a JWKS with `keys`)",
+            ));
+        }
         let fields = match serde_json::from_slice::<JwkSet>(secret) {
             Ok(set) => {
+                // Each key an object too: serde would read an array by position.
+                #[derive(Deserialize)]
+                struct KeysShape {
+                    #[allow(dead_code)]
+                    keys: Vec<crate::response::ObjectOnly>,
+                }
+                serde_json::from_slice::<KeysShape>(secret)
+                    .map_err(|_| invalid("a key of the JWKS is not a JSON object"))?;
                 let count = set.keys.iter().filter(|k| k.d.is_some()).count();
                 match count {
                     1 => set

@@ -214,7 +214,9 @@ pub fn classify_failure(
     body: &[u8],
     retry_after: Option<Duration>,
 ) -> OktaError {
-    let parsed: Option<ErrorBody> = serde_json::from_slice(body).ok();
+    let parsed: Option<ErrorBody> = crate::response::is_json_object(body)
+        .then(|| serde_json::from_slice(body).ok())
+        .flatten();
     let code = parsed
         .as_ref()
         .and_then(|b| b.error.as_deref())

@@ -7,6 +7,39 @@ use crate::rejection::{safe_code, Leg, OktaError};
 
 pub const ID_JAG_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id-jag";
 
+/// A JSON object with any members, and nothing else. serde's derived structs also read
+/// a JSON *array* by position (`["tok",null,0]` would fill the first fields), which no
+/// server sends; parsers check this shape first so such a body is refused.
+pub(crate) struct ObjectOnly;
+
+impl<'de> serde::Deserialize<'de> for ObjectOnly {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = ObjectOnly;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ObjectOnly, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(ObjectOnly)
+            }
+        }
+        deserializer.deserialize_map(Visit)
+    }
+}
+
+/// True when `body` is one JSON object.
+pub(crate) fn is_json_object(body: &[u8]) -> bool {
+    serde_json::from_slice::<ObjectOnly>(body).is_ok()
+}
+
 #[derive(Deserialize)]
 struct TokenBody {
     access_token: Option<Zeroizing<String>>,
@@ -29,6 +62,9 @@ pub fn parse_success(leg: Leg, body: &[u8]) -> Result<Issued, OktaError> {
         leg,
         reason: reason.to_string(),
     };
+    if !is_json_object(body) {
+        return Err(protocol("the body is not a JSON token response"));
+    }
     let parsed: TokenBody = serde_json::from_slice(body)
         .map_err(|_| protocol("the body is not a JSON token response"))?;
     let token = parsed
@@ -66,10 +102,14 @@ pub fn parse_success(leg: Leg, body: &[u8]) -> Result<Issued, OktaError> {
                 .ok_or_else(|| protocol("`expires_in` is not a whole number of seconds"))?,
         ),
         // Some servers send numbers as strings; accept digits only.
-        Some(serde_json::Value::String(s)) => Some(
-            s.parse()
-                .map_err(|_| protocol("`expires_in` is not a whole number of seconds"))?,
-        ),
+        Some(serde_json::Value::String(s))
+            if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            Some(
+                s.parse()
+                    .map_err(|_| protocol("`expires_in` is not a whole number of seconds"))?,
+            )
+        }
         Some(_) => return Err(protocol("`expires_in` is not a whole number of seconds")),
     };
     Ok(Issued {
@@ -184,6 +224,22 @@ mod tests {
             Leg::JwtBearer,
             br#"{"token_type":"Bearer","access_token":"a","expires_in":-5}"#,
         ));
+    }
+
+    #[test]
+    fn only_a_json_object_with_plain_digits_is_a_token_response() {
+        // serde would read this array by position as access_token, token_type, expires_in...
+        assert_protocol_error(parse_success(Leg::JwtBearer, br#"["tok",null,0,null,""]"#));
+        assert_protocol_error(parse_success(
+            Leg::JwtBearer,
+            br#"{"token_type":"Bearer","access_token":"a","expires_in":"+1"}"#,
+        ));
+        let ok = parse_success(
+            Leg::JwtBearer,
+            br#" {"token_type":"Bearer","access_token":"a","expires_in":"60"}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.expires_in, Some(60));
     }
 
     #[test]

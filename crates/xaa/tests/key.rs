@@ -192,3 +192,29 @@ fn signing_key_debug_prints_no_material() {
         "SigningKey { alg: RS256, kid: \"bilbo.baggins@hobbiton.example\", key: \"<redacted>\" }"
     );
 }
+
+#[test]
+fn a_jwk_written_as_an_array_is_refused() {
+    // serde's derived structs read arrays by position; a secret is an object or nothing.
+    let jwk = rfc_jwk();
+    let fields = [
+        "kty", "kid", "alg", "use", "crv", "n", "e", "d", "p", "q", "dp", "dq", "qi",
+    ];
+    let as_array: Vec<serde_json::Value> = fields.iter().map(|f| jwk[*f].clone()).collect();
+    let err = SigningKey::from_jwk_json(
+        serde_json::Value::Array(as_array.clone())
+            .to_string()
+            .as_bytes(),
+        KID,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, KeyError::Invalid(m) if m.contains("not a JSON object")),
+        "{err:?}"
+    );
+    let nested = serde_json::json!({"keys": [as_array]}).to_string();
+    assert!(matches!(
+        SigningKey::from_jwk_json(nested.as_bytes(), KID),
+        Err(KeyError::Invalid(_))
+    ));
+}
