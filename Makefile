@@ -73,7 +73,7 @@ build: setup ## Release build for Lambda (arm64, via cargo-lambda + zig) -> targ
 
 agentcore-build: setup ## Release arm64 build of the AgentCore front door -> target/lambda/xaa-bridge-agentcore/bootstrap
 	@rustup target list --installed 2>/dev/null | grep -qx "$(ARM64_TARGET)" || rustup target add "$(ARM64_TARGET)"
-	$(TOOLS_ENV) cargo-lambda lambda build --release --arm64 --bin xaa-bridge-agentcore
+	$(TOOLS_ENV) cargo-lambda lambda build --release --arm64 --package xaa-bridge-agentcore --bin xaa-bridge-agentcore
 	@ls -l target/lambda/xaa-bridge-agentcore/bootstrap
 
 agentcore-image: agentcore-build ## Build the ARM64 container image (needs docker or podman with buildx)
