@@ -11,7 +11,6 @@
 //! token pre-check, and the Bedrock answer-stream drain behind `SdkAgentInvoker`.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use aws_sdk_bedrockagentruntime::config::retry::RetryConfig;
 use aws_sdk_bedrockagentruntime::Client;
@@ -19,99 +18,15 @@ use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use bridge::{AgentError, AgentInvoker, AgentRequest, Error, Request, SdkAgentInvoker};
+use fuzzkit::{fuzz, no_leak, worth_checking, CANARY};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use proptest::test_runner::TestCaseError;
 use serde_json::{Map, Value};
 
 // ---------------------------------------------------------------------------------
-// The runner: N inputs, a seed to replay, one summary line.
-
-/// Planted in generated values: it must never come back in an error message.
-const CANARY: &str = "S3CR3T";
-
-fn cases(default: u32) -> u32 {
-    std::env::var("FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn seed() -> u64 {
-    std::env::var("FUZZ_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        })
-}
-
-/// Run `check` on `cases` inputs drawn from `strategy`. A panic inside `check` is caught
-/// by proptest, shrunk and reported as a failure; reaching the summary line means none.
-/// `check` answers whether the input was accepted: the share shows how deep inputs got.
-fn fuzz<S>(
-    target: &str,
-    default_cases: u32,
-    strategy: S,
-    check: impl Fn(S::Value) -> Result<bool, TestCaseError>,
-) where
-    S: Strategy,
-    S::Value: std::fmt::Debug,
-{
-    let cases = cases(default_cases);
-    let seed = seed();
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        // Shrinking a 1 MiB frame sequence byte by byte would take hours.
-        max_shrink_iters: 2_000,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
-    let accepted = std::sync::atomic::AtomicU64::new(0);
-    let start = Instant::now();
-    let outcome = runner.run(&strategy, |input| {
-        if check(input)? {
-            accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(())
-    });
-    if let Err(failure) = outcome {
-        panic!("fuzz {target} (FUZZ_SEED={seed}): {failure}");
-    }
-    let secs = start.elapsed().as_secs_f64();
-    // On a line of its own under `--nocapture` (the harness has just printed "test ... ").
-    println!(
-        "\nfuzz {target}: {cases} inputs in {secs:.1} s ({:.0}/s), 0 panics ({:.1}% accepted, FUZZ_SEED={seed})",
-        f64::from(cases) / secs.max(1e-9),
-        100.0 * accepted.into_inner() as f64 / f64::from(cases.max(1)),
-    );
-}
-
-/// `message` must not contain any of `secrets` (nor the canary).
-fn no_leak(message: &str, secrets: &[String]) -> Result<(), TestCaseError> {
-    prop_assert!(!message.contains(CANARY), "canary leaked: {message:?}");
-    for secret in secrets {
-        prop_assert!(
-            !message.contains(secret.as_str()),
-            "input leaked: {secret:?} in {message:?}"
-        );
-    }
-    Ok(())
-}
-
-/// Long enough not to match our own wording by chance, and not a number (messages
-/// carry counts and limits).
-fn worth_checking(s: &str) -> bool {
-    s.len() >= 8 && !s.bytes().all(|b| b.is_ascii_digit())
-}
+// The runner (N inputs, a seed to replay, one summary line) is `fuzzkit`.
 
 /// Every string value (not key) in `value` that is worth checking for leaks and is not
 /// part of a key (keys are echoed when they are plain identifiers, by design).

@@ -10,110 +10,25 @@
 //! Targets: the JWK/JWKS parser (`SigningKey::from_jwk_json`), the token-response
 //! parser (`parse_success`) and the error-body classifier (`classify_failure`).
 //!
-//! Found so far, and tolerated by the targets only as narrowly as they can say it (so
-//! they keep looking for anything else): key material echoed as a kid, use, kty or alg
-//! (`key_material_is_never_echoed`, ignored until fixed, counted by `make fuzz`), and
-//! serde reading a struct from a JSON array by position (see `check_success`).
+//! Found by these targets and fixed: key material echoed as a kid, use, kty or alg
+//! (`key_material_is_never_echoed`), and serde reading a struct from a JSON array by
+//! position (now refused; see `check_success`).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use fuzzkit::{fuzz, no_leak, worth_checking, CANARY};
 use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
-use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use proptest::test_runner::TestCaseError;
 use serde_json::{Map, Value};
 use xaa::{classify_failure, parse_success, safe_code, KeyError, Leg, OktaError, SigningKey};
 
 // ---------------------------------------------------------------------------------
-// The runner: N inputs, a seed to replay, one summary line. (The bridge's
-// tests/fuzz.rs has the same runner and generators: the two crates' tests share no code
-// but testkit, which `xaa` does not depend on.)
-
-/// Planted in generated values, always beside a character that is not part of a plain
-/// identifier: it must never come back in an error message.
-const CANARY: &str = "S3CR3T";
-
-fn cases(default: u32) -> u32 {
-    std::env::var("FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn seed() -> u64 {
-    std::env::var("FUZZ_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or(1)
-        })
-}
-
-/// Run `check` on `cases` inputs drawn from `strategy`. A panic inside `check` is caught
-/// by proptest, shrunk and reported as a failure; reaching the summary line means none.
-/// `check` answers whether the input was accepted: the share shows how deep inputs got.
-fn fuzz<S>(
-    target: &str,
-    default_cases: u32,
-    strategy: S,
-    check: impl Fn(S::Value) -> Result<bool, TestCaseError>,
-) where
-    S: Strategy,
-    S::Value: std::fmt::Debug,
-{
-    let cases = cases(default_cases);
-    let seed = seed();
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    let config = Config {
-        cases,
-        failure_persistence: None,
-        max_shrink_iters: 2_000,
-        ..Config::default()
-    };
-    let mut runner =
-        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes));
-    let accepted = std::sync::atomic::AtomicU64::new(0);
-    let start = Instant::now();
-    let outcome = runner.run(&strategy, |input| {
-        if check(input)? {
-            accepted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
-        Ok(())
-    });
-    if let Err(failure) = outcome {
-        panic!("fuzz {target} (FUZZ_SEED={seed}): {failure}");
-    }
-    let secs = start.elapsed().as_secs_f64();
-    // On a line of its own under `--nocapture` (the harness has just printed "test ... ").
-    println!(
-        "\nfuzz {target}: {cases} inputs in {secs:.1} s ({:.0}/s), 0 panics ({:.1}% accepted, FUZZ_SEED={seed})",
-        f64::from(cases) / secs.max(1e-9),
-        100.0 * accepted.into_inner() as f64 / f64::from(cases.max(1)),
-    );
-}
-
-/// `message` must not contain any of `secrets` (nor the canary).
-fn no_leak(message: &str, secrets: &[String]) -> Result<(), TestCaseError> {
-    prop_assert!(!message.contains(CANARY), "canary leaked: {message:?}");
-    for secret in secrets {
-        prop_assert!(
-            !message.contains(secret.as_str()),
-            "input leaked: {secret:?} in {message:?}"
-        );
-    }
-    Ok(())
-}
-
-/// Long enough not to match our own wording by chance, and not a number.
-fn worth_checking(s: &str) -> bool {
-    s.len() >= 8 && !s.bytes().all(|b| b.is_ascii_digit())
-}
+// The runner (N inputs, a seed to replay, one summary line) is `fuzzkit`, shared with
+// the bridge's tests/fuzz.rs.
 
 /// Upstream identifiers (a kid, an OAuth error code) may be echoed when they are plain
 /// identifiers (`safe_code`); any other text never.
