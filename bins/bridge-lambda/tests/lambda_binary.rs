@@ -6,11 +6,7 @@
 //! CloudWatch would store (everything the process writes to stdout and stderr).
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt;
-use std::io::Read;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
@@ -18,7 +14,9 @@ use base64::Engine;
 use devstack::runtime_api::{Outcome, RuntimeApi};
 use devstack::{BedrockFault, Devstack, IdTokenOptions, Stats};
 use serde_json::{json, Value};
-use testkit::{bad_events, devstack_and_moto, function_process_env, read_event, Moto};
+use testkit::{
+    bad_events, devstack_and_moto, function_process_env, read_event, Captured, Logs, Moto,
+};
 
 const SECRET_NAME: &str = "xaa-bridge/lambda-binary/agent-key";
 /// Safety nets only, so a hung binary fails the test instead of hanging it; no test
@@ -28,47 +26,11 @@ const INVOKE_TIMEOUT: Duration = Duration::from_secs(120);
 /// A prompt that cannot appear in a log by accident.
 const SECRET_PROMPT: &str = "tell-me-the-secret-plan-7731";
 
-/// What the child wrote, all of it.
-struct Logs {
-    stdout: String,
-    stderr: String,
-}
-
-impl Logs {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-impl fmt::Display for Logs {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "--- stdout ---\n{}\n--- stderr ---\n{}",
-            self.stdout, self.stderr
-        )
-    }
-}
-
 /// The binary as a child process. Two threads collect its stdout and stderr; the
 /// process is killed and reaped on drop, so a failing test leaves nothing behind.
 struct Lambda {
     child: Child,
-    stdout: Arc<Mutex<Vec<u8>>>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-    readers: Vec<JoinHandle<()>>,
-}
-
-fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => into.lock().unwrap().extend_from_slice(&buf[..n]),
-            }
-        }
-    })
+    output: Captured,
 }
 
 impl Lambda {
@@ -82,43 +44,20 @@ impl Lambda {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start the xaa-bridge binary");
-        let (stdout, stderr) = (Arc::default(), Arc::default());
-        let readers = vec![
-            collect(
-                child.stdout.take().expect("piped stdout"),
-                Arc::clone(&stdout),
-            ),
-            collect(
-                child.stderr.take().expect("piped stderr"),
-                Arc::clone(&stderr),
-            ),
-        ];
-        Lambda {
-            child,
-            stdout,
-            stderr,
-            readers,
-        }
+        let output = Captured::attach(&mut child);
+        Lambda { child, output }
     }
 
     /// What it wrote so far (for failure messages).
     fn output(&self) -> Logs {
-        let text =
-            |buf: &Mutex<Vec<u8>>| String::from_utf8_lossy(&buf.lock().unwrap()).into_owned();
-        Logs {
-            stdout: text(&self.stdout),
-            stderr: text(&self.stderr),
-        }
+        self.output.logs()
     }
 
     /// Kill it and return everything it wrote: the readers end at EOF once it is gone.
     fn stop(&mut self) -> Logs {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        for reader in self.readers.drain(..) {
-            reader.join().expect("output reader thread");
-        }
-        self.output()
+        self.output.finish()
     }
 }
 

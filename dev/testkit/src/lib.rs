@@ -10,12 +10,14 @@
 mod fakes;
 mod frames;
 mod moto;
+mod output;
 mod rie;
 mod stack;
 
 pub use fakes::*;
 pub use frames::*;
 pub use moto::*;
+pub use output::{Captured, Logs};
 pub use rie::*;
 pub use stack::*;
 

@@ -10,11 +10,8 @@
 //! `X-Amz-Client-Context` and reaches the function as `Lambda-Runtime-Client-Context`.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -24,6 +21,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
 use crate::moto::free_port;
+use crate::output::{Captured, Logs};
 
 /// The invocation path of the RIE (Lambda's Invoke API, function name fixed).
 const INVOKE_PATH: &str = "/2015-03-31/functions/function/invocations";
@@ -118,31 +116,14 @@ impl RieReply {
     }
 }
 
-/// What the emulator and the function wrote, all of it (the RIE passes the function's
-/// stdout and stderr through as its own).
-pub struct RieLogs {
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl std::fmt::Display for RieLogs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "--- RIE + function stdout ---\n{}\n--- RIE + function stderr ---\n{}",
-            self.stdout, self.stderr
-        )
-    }
-}
-
 /// The RIE running `bootstrap`, on two free loopback ports. Killed and reaped on drop
 /// (it takes the function process down with it), so a failing test leaves nothing.
 pub struct Rie {
     child: Child,
     invoke_addr: std::net::SocketAddr,
-    stdout: Arc<Mutex<Vec<u8>>>,
-    stderr: Arc<Mutex<Vec<u8>>>,
-    readers: Vec<JoinHandle<()>>,
+    /// What the RIE and the function wrote (the RIE passes the function's stdout and
+    /// stderr through as its own).
+    output: Captured,
 }
 
 impl Rie {
@@ -173,23 +154,11 @@ impl Rie {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("start {}: {e}", rie.display()));
-        let (stdout, stderr) = (Arc::default(), Arc::default());
-        let readers = vec![
-            collect(
-                child.stdout.take().expect("piped stdout"),
-                Arc::clone(&stdout),
-            ),
-            collect(
-                child.stderr.take().expect("piped stderr"),
-                Arc::clone(&stderr),
-            ),
-        ];
+        let output = Captured::attach(&mut child);
         let mut rie = Rie {
             child,
             invoke_addr: ([127, 0, 0, 1], invoke_port).into(),
-            stdout,
-            stderr,
-            readers,
+            output,
         };
         rie.wait_until_listening(Duration::from_secs(30));
         rie
@@ -292,22 +261,14 @@ impl Rie {
     }
 
     /// What the RIE and the function wrote so far (for failure messages).
-    pub fn output(&self) -> RieLogs {
-        let text =
-            |buf: &Mutex<Vec<u8>>| String::from_utf8_lossy(&buf.lock().unwrap()).into_owned();
-        RieLogs {
-            stdout: text(&self.stdout),
-            stderr: text(&self.stderr),
-        }
+    pub fn output(&self) -> Logs {
+        self.output.logs()
     }
 
     /// Stop the RIE (and with it the function) and return everything they wrote.
-    pub fn stop(&mut self) -> RieLogs {
+    pub fn stop(&mut self) -> Logs {
         self.kill();
-        for reader in self.readers.drain(..) {
-            let _ = reader.join();
-        }
-        self.output()
+        self.output.finish()
     }
 
     fn kill(&mut self) {
@@ -338,13 +299,4 @@ impl Drop for Rie {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-fn collect(mut from: impl Read + Send + 'static, into: Arc<Mutex<Vec<u8>>>) -> JoinHandle<()> {
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 8192];
-        while let Ok(n @ 1..) = from.read(&mut buf) {
-            into.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-    })
 }
