@@ -93,3 +93,30 @@ pub fn no_leak(message: &str, secrets: &[String]) -> Result<(), TestCaseError> {
 pub fn worth_checking(s: &str) -> bool {
     s.len() >= 8 && !s.bytes().all(|b| b.is_ascii_digit())
 }
+
+/// Arbitrary JSON up to three levels deep: scalars of every type, strings from `text`,
+/// arrays, and objects whose member names come from `key()` (each target's own names,
+/// so generated objects hit the fields its parser reads).
+pub fn json_value<K, T>(key: fn() -> K, text: T) -> impl Strategy<Value = serde_json::Value>
+where
+    K: Strategy<Value = String> + 'static,
+    T: Strategy<Value = String> + 'static,
+{
+    use proptest::prelude::*;
+    use serde_json::Value;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        text.prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 48, 6, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::vec((key(), inner), 0..6)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
+        ]
+    })
+}
