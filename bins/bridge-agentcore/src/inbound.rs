@@ -206,26 +206,7 @@ impl Inbound {
             .then(|| serde_json::from_slice(&reply.body).ok())
             .flatten()
             .ok_or(UNAVAILABLE)?;
-        let by_kid: HashMap<_, _> = set
-            .keys
-            .iter()
-            .filter(|jwk| {
-                // Pinned per key: only RSA keys that do not declare another algorithm.
-                matches!(
-                    jwk.algorithm,
-                    jsonwebtoken::jwk::AlgorithmParameters::RSA(_)
-                ) && jwk
-                    .common
-                    .key_algorithm
-                    .is_none_or(|a| a == jsonwebtoken::jwk::KeyAlgorithm::RS256)
-            })
-            .filter_map(|jwk| {
-                Some((
-                    jwk.common.key_id.clone()?,
-                    Arc::new(DecodingKey::from_jwk(jwk).ok()?),
-                ))
-            })
-            .collect();
+        let by_kid = xaa::rs256_keys_by_kid(&set);
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         tracing::info!(keys = by_kid.len(), "inbound issuer keys fetched");
         keys.by_kid = by_kid;

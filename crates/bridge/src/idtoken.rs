@@ -150,16 +150,7 @@ impl IdTokenVerifier {
         }
         let set: JwkSet =
             serde_json::from_slice(&reply.body).map_err(|_| unavailable("not a JWKS"))?;
-        let by_kid = set
-            .keys
-            .iter()
-            .filter_map(|jwk| {
-                Some((
-                    jwk.common.key_id.clone()?,
-                    Arc::new(DecodingKey::from_jwk(jwk).ok()?),
-                ))
-            })
-            .collect();
+        let by_kid = xaa::rs256_keys_by_kid(&set);
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
         keys.by_kid = by_kid;
         keys.fetched_at = Some(self.clock.unix_now());

@@ -10,6 +10,7 @@
 //! grants                  exact form bodies: token exchange (leg 1), JWT bearer (leg 2)
 //! response                strict parsing of token responses; unverified claim peeks
 //! rejection               Okta's error bodies -> OktaError / Rejection, read in one place
+//! jwks                    RS256 verification keys of a JWKS, algorithm pinned per key
 //! http                    TokenTransport: the one I/O trait (reqwest: https only unless
 //!                         loopback, no redirects, 64 KiB bound, timeouts)
 //! client                  OktaClient: both legs with the retry and key-reload rules
@@ -24,6 +25,7 @@ mod clock;
 mod deadline;
 mod grants;
 mod http;
+mod jwks;
 mod key;
 mod keystore;
 pub mod org;
@@ -40,6 +42,7 @@ pub use grants::{
     REQUESTED_TOKEN_TYPE, SUBJECT_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT,
 };
 pub use http::{HttpReply, ReqwestTransport, TokenTransport, TransportError, MAX_RESPONSE_BYTES};
+pub use jwks::rs256_keys_by_kid;
 pub use key::{KeyError, SigningKey};
 pub use keystore::{BoxFuture, KeySource, KeyStore};
 pub use org::{ConfigError, OktaConfig};
