@@ -5,23 +5,24 @@
 //! `INBOUND_ALLOWED_CLIENTS` (each check only when configured). A refusal happens
 //! before any Okta call.
 //!
-//! Keys are cached; an unknown `kid` refetches the discovery document and JWKS at most
-//! once per 30 s, the attempt counted before the request so a failing issuer cannot be
-//! hammered either.
+//! Size, form, header and signature are checked by `verify::Jwks::verified_claims`, the
+//! project's one JWKS cache: keys cached an hour, an unknown `kid` refetching the JWKS at
+//! most once per 30 s, the attempt counted before the request so a failing issuer cannot
+//! be hammered either. The discovery document is fetched once (and while that fails, at
+//! most once per 30 s too).
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
-use xaa::{ReqwestTransport, TokenTransport};
+use serde_json::Value;
+use verify::{Jwks, Reason, Refusal};
+use xaa::{Clock, ReqwestTransport, SystemClock, TokenTransport};
 
 const REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
-/// A bearer token far larger than any JWT an IdP issues is refused unparsed.
-const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Clock skew allowed on `exp` and `nbf`.
+const LEEWAY_SECS: u64 = 60;
 
 pub struct InboundConfig {
     pub discovery_url: String,
@@ -82,24 +83,51 @@ struct Discovery {
     jwks_uri: String,
 }
 
-#[derive(Default)]
-struct Keys {
-    issuer: Option<String>,
-    by_kid: HashMap<String, Arc<DecodingKey>>,
-    attempted_at: Option<Instant>,
+/// What the discovery document named; fetched once, then kept.
+struct Issuer {
+    issuer: String,
+    jwks: Arc<Jwks>,
 }
 
 pub struct Inbound {
     config: InboundConfig,
-    transport: ReqwestTransport,
-    keys: Mutex<Keys>,
-    fetch: tokio::sync::Mutex<()>,
+    transport: Arc<dyn TokenTransport>,
+    issuer: Mutex<Option<Arc<Issuer>>>,
+    /// Held while the discovery document is fetched; the time of the last attempt.
+    discovery: tokio::sync::Mutex<Option<Instant>>,
 }
 
 #[derive(Deserialize)]
 struct Claims {
     #[serde(default)]
+    iss: Option<String>,
+    #[serde(default)]
+    aud: Option<Value>,
+    #[serde(default)]
+    exp: Option<u64>,
+    #[serde(default)]
+    nbf: Option<u64>,
+    #[serde(default)]
     client_id: Option<String>,
+}
+
+const UNAVAILABLE: &str = "the issuer's keys could not be fetched";
+
+/// A short reason safe to show the caller, for a refusal up to the signature.
+fn refused(refusal: Refusal) -> &'static str {
+    match refusal.reason {
+        Reason::TooLarge => "the bearer token is too large to be a JWT",
+        Reason::Malformed => "the bearer token is not a JWS",
+        Reason::AlgNotAllowed => "the bearer token is not signed with RS256",
+        Reason::HeaderNotAllowed => {
+            "the bearer token's header carries a field that is not accepted"
+        }
+        Reason::IdJagPresented => "the bearer token is an ID-JAG, not an access or ID token",
+        Reason::UnknownKey => "the bearer token is signed with a key the issuer does not publish",
+        Reason::BadSignature => "the bearer token's signature does not verify",
+        Reason::KeysUnavailable => UNAVAILABLE,
+        _ => "the bearer token is not valid",
+    }
 }
 
 impl Inbound {
@@ -110,56 +138,49 @@ impl Inbound {
         })?;
         Ok(Inbound {
             config,
-            transport,
-            keys: Mutex::new(Keys::default()),
-            fetch: tokio::sync::Mutex::new(()),
+            transport: Arc::new(transport),
+            issuer: Mutex::new(None),
+            discovery: tokio::sync::Mutex::new(None),
         })
     }
 
     /// Check a bearer token; the error is a short reason safe to show the caller.
     pub async fn check(&self, token: Option<&str>) -> Result<(), &'static str> {
         let token = token.ok_or("no `Authorization: Bearer` token")?;
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err("the bearer token is too large to be a JWT");
+        let issuer = self.issuer().await?;
+        let json = issuer.jwks.verified_claims(token).await.map_err(refused)?;
+        let claims: Claims =
+            serde_json::from_slice(&json).map_err(|_| "the bearer token is not valid")?;
+        if claims.iss.as_deref() != Some(issuer.issuer.as_str()) {
+            return Err("the bearer token's iss is not the configured issuer");
         }
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| "the bearer token is not a JWS")?;
-        if header.alg != Algorithm::RS256 {
-            return Err("the bearer token is not signed with RS256");
+        let now = SystemClock.unix_now();
+        let exp = claims.exp.ok_or("the bearer token has no exp")?;
+        if now >= exp.saturating_add(LEEWAY_SECS) {
+            return Err("the bearer token has expired");
         }
-        let kid = header.kid.ok_or("the bearer token's header has no `kid`")?;
-        let (key, issuer) = match self.key(&kid) {
-            Some(found) => found,
-            None => {
-                self.refresh().await?;
-                self.key(&kid)
-                    .ok_or("the bearer token is signed with a key the issuer does not publish")?
+        if claims
+            .nbf
+            .is_some_and(|nbf| nbf > now.saturating_add(LEEWAY_SECS))
+        {
+            return Err("the bearer token is not valid yet");
+        }
+        if !self.config.allowed_audience.is_empty() {
+            let allowed = |a: &Value| {
+                a.as_str()
+                    .is_some_and(|a| self.config.allowed_audience.iter().any(|x| x == a))
+            };
+            let ok = match &claims.aud {
+                Some(Value::Array(auds)) => auds.iter().any(allowed),
+                Some(aud) => allowed(aud),
+                None => false,
+            };
+            if !ok {
+                return Err("the bearer token's aud is not allowed");
             }
-        };
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[issuer.as_str()]);
-        validation.leeway = 60;
-        if self.config.allowed_audience.is_empty() {
-            validation.validate_aud = false;
-            validation.set_required_spec_claims(&["exp", "iss"]);
-        } else {
-            validation.set_audience(&self.config.allowed_audience);
-            validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            match e.kind() {
-                ErrorKind::ExpiredSignature => "the bearer token has expired",
-                ErrorKind::ImmatureSignature => "the bearer token is not valid yet",
-                ErrorKind::InvalidAudience => "the bearer token's aud is not allowed",
-                ErrorKind::InvalidIssuer => "the bearer token's iss is not the configured issuer",
-                ErrorKind::InvalidSignature => "the bearer token's signature does not verify",
-                _ => "the bearer token is not valid",
-            }
-        })?;
         if !self.config.allowed_clients.is_empty() {
-            let client = data
-                .claims
+            let client = claims
                 .client_id
                 .ok_or("the bearer token has no client_id")?;
             if !self.config.allowed_clients.contains(&client) {
@@ -169,25 +190,20 @@ impl Inbound {
         Ok(())
     }
 
-    fn key(&self, kid: &str) -> Option<(Arc<DecodingKey>, String)> {
-        let keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        Some((keys.by_kid.get(kid)?.clone(), keys.issuer.clone()?))
-    }
-
-    async fn refresh(&self) -> Result<(), &'static str> {
-        const UNAVAILABLE: &str = "the issuer's keys could not be fetched";
-        let _one_at_a_time = self.fetch.lock().await;
-        {
-            let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-            if keys
-                .attempted_at
-                .is_some_and(|at| at.elapsed() < REFETCH_INTERVAL)
-            {
-                return Ok(());
-            }
-            // Counted before the request: a failing issuer is rate limited too.
-            keys.attempted_at = Some(Instant::now());
+    /// The issuer and its keys, from the discovery document: fetched once, and while
+    /// that fails, tried again at most once per 30 s (counted before the request).
+    async fn issuer(&self) -> Result<Arc<Issuer>, &'static str> {
+        if let Some(known) = self.known() {
+            return Ok(known);
         }
+        let mut attempted_at = self.discovery.lock().await;
+        if let Some(known) = self.known() {
+            return Ok(known);
+        }
+        if attempted_at.is_some_and(|at| at.elapsed() < REFETCH_INTERVAL) {
+            return Err(UNAVAILABLE);
+        }
+        *attempted_at = Some(Instant::now());
         let reply = self
             .transport
             .get(&self.config.discovery_url, FETCH_TIMEOUT)
@@ -197,21 +213,33 @@ impl Inbound {
             .then(|| serde_json::from_slice(&reply.body).ok())
             .flatten()
             .ok_or(UNAVAILABLE)?;
-        let reply = self
-            .transport
-            .get(&discovery.jwks_uri, FETCH_TIMEOUT)
-            .await
-            .map_err(|_| UNAVAILABLE)?;
-        let set: JwkSet = (reply.status == 200)
-            .then(|| serde_json::from_slice(&reply.body).ok())
-            .flatten()
-            .ok_or(UNAVAILABLE)?;
-        let by_kid = xaa::rs256_keys_by_kid(&set);
-        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        tracing::info!(keys = by_kid.len(), "inbound issuer keys fetched");
-        keys.by_kid = by_kid;
-        keys.issuer = Some(discovery.issuer);
-        Ok(())
+        let keys_url_ok = reqwest::Url::parse(&discovery.jwks_uri).is_ok_and(|u| {
+            u.scheme() == "https"
+                || (u.scheme() == "http" && u.host_str().is_some_and(xaa::org::is_loopback))
+        });
+        if !keys_url_ok {
+            tracing::warn!("the discovery document's jwks_uri is not https");
+            return Err(UNAVAILABLE);
+        }
+        let jwks = Jwks::new(
+            discovery.jwks_uri,
+            self.transport.clone(),
+            Arc::new(SystemClock),
+        );
+        let issuer = Arc::new(Issuer {
+            issuer: discovery.issuer,
+            jwks: Arc::new(jwks),
+        });
+        tracing::info!("inbound issuer discovered");
+        *self.issuer.lock().unwrap_or_else(|p| p.into_inner()) = Some(issuer.clone());
+        Ok(issuer)
+    }
+
+    fn known(&self) -> Option<Arc<Issuer>> {
+        self.issuer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 }
 

@@ -18,7 +18,7 @@ use crate::bedrock::{AgentError, AgentInvoker, AgentRequest, ChunkSink};
 use crate::cache::{CacheKey, TokenCache};
 use crate::config::Config;
 use crate::error::Error;
-use crate::idtoken::IdTokenVerifier;
+use crate::idtoken::IdTokenCheck;
 use crate::request::{precheck_id_token, Answer, Request, CLOCK_LEEWAY_SECS};
 
 /// The most init spends on loading the signing key.
@@ -65,7 +65,7 @@ pub struct Bridge {
     clock: Arc<dyn Clock>,
     access_tokens: TokenCache<AccessToken>,
     id_jags: TokenCache<IdJag>,
-    verifier: Option<IdTokenVerifier>,
+    verifier: Option<IdTokenCheck>,
 }
 
 impl Bridge {
@@ -76,14 +76,14 @@ impl Bridge {
             cfg.okta.agent_key_id.clone(),
             cfg.key_max_age,
         ));
-        let verifier = cfg.okta.oidc_client_id.as_ref().map(|audience| {
-            IdTokenVerifier::new(
-                cfg.okta.org_jwks_url.clone(),
-                cfg.okta.base_url.clone(),
-                audience.clone(),
+        let verifier = cfg.okta.oidc_client_id.as_ref().map(|client_id| {
+            IdTokenCheck::new(
+                &cfg.okta,
+                client_id.clone(),
                 parts.transport.clone(),
                 parts.clock.clone(),
                 cfg.http_timeout,
+                Duration::from_secs(CLOCK_LEEWAY_SECS),
             )
         });
         let okta = OktaClient::new(
@@ -216,7 +216,7 @@ impl Bridge {
             within(
                 deadline,
                 "verifying the ID token",
-                verifier.verify(&request.id_token, CLOCK_LEEWAY_SECS),
+                verifier.verify(&request.id_token),
             )
             .await?;
         }

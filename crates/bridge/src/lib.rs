@@ -5,7 +5,7 @@
 //! ```text
 //! Request {prompt, id_token, session_id?}            request   (strict, nothing sent)
 //!   -> ID token pre-check                            request   (expired: no call)
-//!   -> optional full ID token verification           idtoken
+//!   -> optional full ID token verification           idtoken (over the verify crate)
 //!   -> signing key                                   xaa::KeyStore over secrets_manager
 //!   -> token cache hit?  --- yes ----------------------------------------------+
 //!   -> leg 1: POST {org}/oauth2/v1/token        xaa::OktaClient (ID-JAG)        |
