@@ -3,17 +3,14 @@
 //! deadline a [`Deadline`], and the core's error a [`Diagnostic`] (`errorType` =
 //! [`Error::kind`]).
 //!
-//! The loop is our own (`runtime`), not `lambda_runtime::run`: `lambda_runtime` 1.x exits
-//! before any handler when a client context's `custom` map holds a non-string value, as
-//! AgentCore Gateway's header propagation sends. `runtime.rs` says why and what else was
-//! weighed.
-
-mod runtime;
-
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+//! The loop is our own (`lambda_loop`, shared with `xaa-tool`), not `lambda_runtime::run`:
+//! `lambda_runtime` 1.x exits before any handler when a client context's `custom` map
+//! holds a non-string value, as AgentCore Gateway's header propagation sends.
+//! `crates/lambda-loop/src/runtime.rs` says why and what else was weighed.
 
 use bridge::{logging, Answer, Bridge, Call, Deadline, Error};
-use runtime::{Diagnostic, Invocation};
+use lambda_loop as runtime;
+use lambda_loop::{Diagnostic, Invocation};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -42,7 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 /// Map in, ask the core, map the error out.
 async fn handle(bridge: &Bridge, invocation: Invocation) -> Result<Answer, Diagnostic> {
     let margin = bridge.config().deadline_margin;
-    let deadline = Deadline::from_remaining(time_left(invocation.deadline_ms, now_ms(), margin));
+    let deadline = Deadline::from_remaining(invocation.time_left(margin));
     let event = serde_json::from_slice(&invocation.body).map_err(|e| {
         let refusal = diagnostic(not_json(&e));
         log_refusal(&invocation.request_id, &refusal);
@@ -90,26 +87,6 @@ fn diagnostic(error: Error) -> Diagnostic {
     }
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
-
-/// Deadlines before 2020-01-01 are not wall-clock times: some local runtimes send a
-/// duration instead (`cargo lambda watch` sends `600000`). Those mean "unknown", not "late".
-const EARLIEST_PLAUSIBLE_DEADLINE_MS: u64 = 1_577_836_800_000;
-
-/// The time this invocation may still spend, our margin kept back so we answer
-/// `Timeout` before Lambda kills us; `None` when the runtime gave no usable deadline.
-fn time_left(lambda_deadline_ms: u64, now_ms: u64, margin: Duration) -> Option<Duration> {
-    if lambda_deadline_ms < EARLIEST_PLAUSIBLE_DEADLINE_MS {
-        return None;
-    }
-    Some(Duration::from_millis(lambda_deadline_ms.saturating_sub(now_ms)).saturating_sub(margin))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,32 +131,5 @@ mod tests {
             );
             assert!(!d.error_message.contains(secret), "{}", d.error_message);
         }
-    }
-
-    #[test]
-    fn deadlines_are_wall_clock_times_and_anything_else_is_unknown() {
-        let now = 1_800_000_000_000;
-        let margin = Duration::from_millis(500);
-        assert_eq!(
-            time_left(now + 3_000, now, margin),
-            Some(Duration::from_millis(2_500))
-        );
-        assert_eq!(
-            time_left(now + 100, now, margin),
-            Some(Duration::ZERO),
-            "inside the margin: no time left"
-        );
-        assert_eq!(
-            time_left(now - 5_000, now, margin),
-            Some(Duration::ZERO),
-            "already past"
-        );
-        // No deadline at all, or a duration where a timestamp belongs (cargo lambda watch).
-        assert_eq!(time_left(0, now, margin), None);
-        assert_eq!(time_left(600_000, now, margin), None);
-        assert_eq!(
-            time_left(EARLIEST_PLAUSIBLE_DEADLINE_MS - 1, now, margin),
-            None
-        );
     }
 }

@@ -112,6 +112,8 @@ fn every_file_in_events_is_covered_by_a_test() {
                 .into_string()
                 .expect("a UTF-8 file name")
         })
+        // xaa-tool's action-group events: bins/tool-lambda/tests/calls.rs runs them.
+        .filter(|name: &String| !name.starts_with("tool-"))
         .collect();
     let bad = bad_events();
     let covered: BTreeSet<String> = VALID_EVENTS

@@ -81,23 +81,11 @@ fn reply(status: u16, body: &'static str) -> Response<Full<Bytes>> {
     response
 }
 
-/// Serve `next` to the loop running `handler` until the script runs out; return the
-/// loop's result and what it posted. One loop at a time: the trace id is process state.
-async fn run_script<F, Fut, R>(next: Vec<Next>, handler: F) -> (Result<(), BoxError>, Vec<Posted>)
-where
-    F: FnMut(Invocation) -> Fut,
-    Fut: Future<Output = Result<R, Diagnostic>>,
-    R: Serialize,
-{
-    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    let _turn = ONE_AT_A_TIME.lock().await;
-    let script = Arc::new(Script {
-        next: Mutex::new(next.into()),
-        ..Script::default()
-    });
+/// The scripted Runtime API on a loopback port, and a client of it.
+async fn serve_script(script: &Arc<Script>) -> (PooledClient, tokio::task::JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let shared = Arc::clone(&script);
+    let shared = Arc::clone(script);
     let server = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let script = Arc::clone(&shared);
@@ -115,6 +103,24 @@ where
     let client = PooledClient::builder()
         .with_endpoint(format!("http://{addr}").parse().unwrap())
         .build();
+    (client, server)
+}
+
+/// Serve `next` to the loop running `handler` until the script runs out; return the
+/// loop's result and what it posted. One loop at a time: the trace id is process state.
+async fn run_script<F, Fut, R>(next: Vec<Next>, handler: F) -> (Result<(), BoxError>, Vec<Posted>)
+where
+    F: FnMut(Invocation) -> Fut,
+    Fut: Future<Output = Result<R, Diagnostic>>,
+    R: Serialize,
+{
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let script = Arc::new(Script {
+        next: Mutex::new(next.into()),
+        ..Script::default()
+    });
+    let (client, server) = serve_script(&script).await;
     let result = tokio::time::timeout(Duration::from_secs(30), run_with(client, handler))
         .await
         .expect("the loop ends when the script does");
@@ -257,5 +263,52 @@ fn the_error_document_uses_lambdas_field_names() {
     assert_eq!(
         serde_json::from_slice::<Value>(&error_document(&d)).unwrap(),
         json!({"errorType": "ConfigError", "errorMessage": "configuration error: OKTA_SCOPE"})
+    );
+}
+
+#[test]
+fn deadlines_are_wall_clock_times_and_anything_else_is_unknown() {
+    let now = 1_800_000_000_000;
+    let margin = Duration::from_millis(500);
+    assert_eq!(
+        time_left(now + 3_000, now, margin),
+        Some(Duration::from_millis(2_500))
+    );
+    assert_eq!(
+        time_left(now + 100, now, margin),
+        Some(Duration::ZERO),
+        "inside the margin: no time left"
+    );
+    assert_eq!(
+        time_left(now - 5_000, now, margin),
+        Some(Duration::ZERO),
+        "already past"
+    );
+    // No deadline at all, or a duration where a timestamp belongs (cargo lambda watch).
+    assert_eq!(time_left(0, now, margin), None);
+    assert_eq!(time_left(600_000, now, margin), None);
+    assert_eq!(
+        time_left(EARLIEST_PLAUSIBLE_DEADLINE_MS - 1, now, margin),
+        None
+    );
+}
+
+#[tokio::test]
+async fn an_init_error_is_posted_with_its_type() {
+    let script = Arc::new(Script::default());
+    let (client, server) = serve_script(&script).await;
+    let d = Diagnostic {
+        error_type: "ConfigError".into(),
+        error_message: "TOOL_ISSUER: is not set".into(),
+    };
+    report_init_error_with(&client, &d).await.unwrap();
+    server.abort();
+    let posted = std::mem::take(&mut *script.posted.lock().unwrap());
+    assert_eq!(posted.len(), 1, "{posted:?}");
+    assert_eq!(posted[0].path, INIT_ERROR);
+    assert_eq!(posted[0].headers[ERROR_TYPE], "ConfigError");
+    assert_eq!(
+        posted[0].body,
+        json!({"errorType": "ConfigError", "errorMessage": "TOOL_ISSUER: is not set"})
     );
 }

@@ -1,4 +1,5 @@
-//! Our own Lambda Runtime API loop, in place of `lambda_runtime::run`.
+//! Our own Lambda Runtime API loop, in place of `lambda_runtime::run`, shared by
+//! `xaa-bridge` and `xaa-tool`.
 //!
 //! # Why not `lambda_runtime`
 //!
@@ -42,7 +43,7 @@
 //! profile aborts on panic, so Lambda sees `Runtime.ExitError` either way).
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
@@ -54,6 +55,7 @@ use serde::Serialize;
 
 const API_VAR: &str = "AWS_LAMBDA_RUNTIME_API";
 const NEXT: &str = "/2018-06-01/runtime/invocation/next";
+const INIT_ERROR: &str = "/2018-06-01/runtime/init/error";
 const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
 const DEADLINE_MS: &str = "lambda-runtime-deadline-ms";
 const TRACE_ID: &str = "lambda-runtime-trace-id";
@@ -75,7 +77,17 @@ pub struct Invocation {
     pub body: Bytes,
 }
 
+/// Deadlines before 2020-01-01 are not wall-clock times: some local runtimes send a
+/// duration instead (`cargo lambda watch` sends `600000`). Those mean "unknown", not "late".
+pub const EARLIEST_PLAUSIBLE_DEADLINE_MS: u64 = 1_577_836_800_000;
+
 impl Invocation {
+    /// The time this invocation may still spend, `margin` kept back so the function
+    /// answers before Lambda kills it; `None` when the runtime gave no usable deadline.
+    pub fn time_left(&self, margin: Duration) -> Option<Duration> {
+        time_left(self.deadline_ms, now_ms(), margin)
+    }
+
     /// `None` without a request id: such an event cannot be answered.
     fn from_next(headers: &HeaderMap, body: Bytes) -> Option<Invocation> {
         let request_id = text(headers, REQUEST_ID).filter(|id| !id.is_empty())?;
@@ -88,6 +100,20 @@ impl Invocation {
             body,
         })
     }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+fn time_left(lambda_deadline_ms: u64, now_ms: u64, margin: Duration) -> Option<Duration> {
+    if lambda_deadline_ms < EARLIEST_PLAUSIBLE_DEADLINE_MS {
+        return None;
+    }
+    Some(Duration::from_millis(lambda_deadline_ms.saturating_sub(now_ms)).saturating_sub(margin))
 }
 
 /// Lambda's error document: what the caller sees as `errorType` and `errorMessage`.
@@ -106,15 +132,41 @@ where
     Fut: Future<Output = Result<R, Diagnostic>>,
     R: Serialize,
 {
+    run_with(client()?, handler).await
+}
+
+/// Tell the Runtime API that init failed (`POST /runtime/init/error`), for a function
+/// that then exits: Lambda fails the pending invocation with this `errorType` and
+/// message (`Runtime.InitError` in the logs) instead of a bare `Runtime.ExitError`.
+pub async fn report_init_error(diagnostic: &Diagnostic) -> Result<(), BoxError> {
+    report_init_error_with(&client()?, diagnostic).await
+}
+
+fn client() -> Result<PooledClient, BoxError> {
     let api = std::env::var(API_VAR).map_err(|_| format!("{API_VAR} is not set"))?;
     let endpoint: http::Uri = api
         .parse()
         .map_err(|e| format!("{API_VAR}={api:?} is not an address: {e}"))?;
-    run_with(
-        PooledClient::builder().with_endpoint(endpoint).build(),
-        handler,
-    )
-    .await
+    Ok(PooledClient::builder().with_endpoint(endpoint).build())
+}
+
+async fn report_init_error_with(
+    client: &PooledClient,
+    diagnostic: &Diagnostic,
+) -> Result<(), BoxError> {
+    let post = build_request()
+        .method(Method::POST)
+        .uri(INIT_ERROR)
+        .header(CONTENT_TYPE, "application/json")
+        .header(ERROR_TYPE, diagnostic.error_type.as_str())
+        .body(Body::from(error_document(diagnostic)))?;
+    let response = client.call(post).await?;
+    let status = response.status();
+    let _ = response.into_body().collect().await;
+    if !status.is_success() {
+        return Err(format!("POST {INIT_ERROR}: status {status}").into());
+    }
+    Ok(())
 }
 
 async fn run_with<F, Fut, R>(client: PooledClient, mut handler: F) -> Result<(), BoxError>
@@ -192,8 +244,8 @@ fn text<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 
 /// The AWS SDK reads `_X_AMZN_TRACE_ID` for every request it sends (X-Ray propagation);
 /// like lambda_runtime, set it per invocation and clear it when Lambda sent none. It is
-/// set between two invocations, when none of our work runs (the core spawns no tasks),
-/// so no other thread reads the environment meanwhile.
+/// set between two invocations, when no handler runs; neither of our functions spawns
+/// tasks that outlive an invocation, so no other thread reads the environment meanwhile.
 fn set_trace_id(trace_id: Option<&str>) {
     match trace_id {
         Some(id) => std::env::set_var("_X_AMZN_TRACE_ID", id),
@@ -207,7 +259,8 @@ fn error_document(diagnostic: &Diagnostic) -> Vec<u8> {
     })
 }
 
-/// An answer that cannot be written as JSON (not possible for ours: two strings).
+/// An answer that cannot be written as JSON (a map with non-string keys, a failing
+/// `Serialize` impl): reported as Lambda's runtime would, not a crash.
 fn serialization_failed(error: &serde_json::Error) -> Diagnostic {
     Diagnostic {
         error_type: "Runtime.SerializationError".to_string(),
