@@ -17,7 +17,10 @@
 //!    unexpired) -> 403 `AccessDeniedException`;
 //! 8. faults, then 200 with an event stream: `You are signed in as <login>.` in 3 `chunk`
 //!    events (`{"bytes":"<base64>"}`), headers `x-amzn-bedrock-agent-content-type:
-//!    application/json` and `x-amz-bedrock-agent-session-id`.
+//!    application/json` and `x-amz-bedrock-agent-session-id`. With a tool Lambda attached
+//!    and a prompt the tool serves, the agent first calls the tool (see [`crate::agent`]):
+//!    its answer is folded into the reply, its failure becomes an in-stream
+//!    `dependencyFailedException` with no chunk before it.
 //!
 //! Faults come from [`Devstack::set_bedrock_fault`](crate::Devstack::set_bedrock_fault)
 //! or, for demos, from a prompt starting with `devstack-fault:<kind>`:
@@ -27,74 +30,22 @@
 //! The prompt prefix wins over the configured fault and does not consume it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use aws_smithy_types::event_stream::{Header, HeaderValue, Message};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine;
 use hyper::header::{HeaderName, AUTHORIZATION, CONTENT_TYPE};
 use hyper::Method;
 use serde_json::{json, Value};
 
+use crate::agent;
+use crate::eventstream::split_text;
+pub use crate::eventstream::{chunk_frame, exception_frame, EVENT_STREAM};
+use crate::faults::{configured_fault, prompt_fault, Fault};
 use crate::server::{Reply, Req};
 use crate::{now, BedrockFault, LastInvoke, State, ACCESS_TOKEN_AUDIENCE};
 
-/// The event-stream content type of a successful InvokeAgent answer.
-pub const EVENT_STREAM: &str = "application/vnd.amazon.eventstream";
 /// The prompt prefix that asks for a fault (see the module docs).
 pub const FAULT_PREFIX: &str = "devstack-fault:";
 const CHUNKS: usize = 3;
-
-fn header(name: &'static str, value: &str) -> Header {
-    Header::new(name, HeaderValue::String(value.to_string().into()))
-}
-
-fn encode(message: &Message) -> Vec<u8> {
-    let mut buf = Vec::new();
-    aws_smithy_eventstream::frame::write_message_to(message, &mut buf)
-        .expect("event-stream frames within size limits");
-    buf
-}
-
-/// One `chunk` event frame carrying `bytes` (base64 in a JSON payload, as Bedrock sends).
-pub fn chunk_frame(bytes: &[u8]) -> Vec<u8> {
-    let payload = json!({ "bytes": STANDARD.encode(bytes) }).to_string();
-    encode(&Message::new_from_parts(
-        vec![
-            header(":message-type", "event"),
-            header(":event-type", "chunk"),
-            header(":content-type", "application/json"),
-        ],
-        payload.into_bytes(),
-    ))
-}
-
-/// One exception frame, e.g. `exception_type` = `throttlingException`.
-pub fn exception_frame(exception_type: &str, message: &str) -> Vec<u8> {
-    let payload = json!({ "message": message }).to_string();
-    encode(&Message::new_from_parts(
-        vec![
-            header(":message-type", "exception"),
-            header(":exception-type", exception_type),
-            header(":content-type", "application/json"),
-        ],
-        payload.into_bytes(),
-    ))
-}
-
-/// `text` cut into `parts` pieces on character boundaries (the last may be longer).
-fn split_text(text: &str, parts: usize) -> Vec<&str> {
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let size = chars.len().div_ceil(parts).max(1);
-    let mut out = Vec::new();
-    let mut start = 0;
-    for chunk in chars.chunks(size) {
-        let end = chunk.last().map(|(i, c)| i + c.len_utf8()).unwrap_or(start);
-        out.push(&text[start..end]);
-        start = end;
-    }
-    out
-}
+const INJECTED: &str = "devstack injected fault: the stream failed after it started.";
 
 fn aws_error(status: u16, error_type: &str, message: &str) -> Reply {
     Reply::json(status, &json!({ "message": message }))
@@ -148,75 +99,6 @@ pub(crate) fn session_id_ok(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b))
-}
-
-enum Fault {
-    Throttle,
-    MidStream {
-        exception_type: String,
-        after_chunks: u32,
-    },
-    Slow(Duration),
-}
-
-/// `devstack-fault:<kind>` at the start of the prompt; `Err` names an unknown kind.
-fn prompt_fault(input_text: &str) -> Result<Option<Fault>, String> {
-    let Some(rest) = input_text.trim_start().strip_prefix(FAULT_PREFIX) else {
-        return Ok(None);
-    };
-    let word = rest.split_whitespace().next().unwrap_or("");
-    let (kind, arg) = word
-        .split_once('=')
-        .map_or((word, None), |(k, a)| (k, Some(a)));
-    match (kind, arg) {
-        ("throttle", None) => Ok(Some(Fault::Throttle)),
-        ("midstream", arg) => Ok(Some(Fault::MidStream {
-            exception_type: arg.unwrap_or("throttlingException").to_string(),
-            after_chunks: 1,
-        })),
-        ("slow", arg) => {
-            let secs = arg.map_or(Some(5), |a| a.parse::<u64>().ok().filter(|s| *s <= 600));
-            secs.map(|s| Some(Fault::Slow(Duration::from_secs(s))))
-                .ok_or_else(|| format!("devstack-fault:slow takes whole seconds up to 600, not '{}'", arg.unwrap_or("")))
-        }
-        _ => Err(format!("Unknown devstack-fault kind '{kind}': use throttle, midstream[=exceptionType] or slow[=secs].")),
-    }
-}
-
-/// The configured fault for this call, consuming one of its `times`.
-fn configured_fault(state: &State) -> Option<Fault> {
-    let mut inner = state.lock();
-    match inner.bedrock_fault.clone() {
-        BedrockFault::None | BedrockFault::UnknownAgent => None,
-        BedrockFault::Slow(delay) => Some(Fault::Slow(delay)),
-        BedrockFault::ThrottleBeforeStream { times } => {
-            inner.bedrock_fault = if times > 1 {
-                BedrockFault::ThrottleBeforeStream { times: times - 1 }
-            } else {
-                BedrockFault::None
-            };
-            (times > 0).then_some(Fault::Throttle)
-        }
-        BedrockFault::ExceptionMidStream {
-            exception_type,
-            times,
-            after_chunks,
-        } => {
-            inner.bedrock_fault = if times > 1 {
-                BedrockFault::ExceptionMidStream {
-                    exception_type: exception_type.clone(),
-                    times: times - 1,
-                    after_chunks,
-                }
-            } else {
-                BedrockFault::None
-            };
-            (times > 0).then_some(Fault::MidStream {
-                exception_type,
-                after_chunks,
-            })
-        }
-    }
 }
 
 /// The user an access token of the custom authorization server was issued for.
@@ -360,23 +242,48 @@ pub(crate) async fn handle(state: Arc<State>, req: Req) -> Reply {
         Some(Fault::MidStream {
             exception_type,
             after_chunks,
-        }) => stream_error = Some((exception_type, after_chunks as usize)),
+        }) => stream_error = Some((exception_type, after_chunks as usize, INJECTED.to_string())),
     }
-    let answer = format!("You are signed in as {login}.");
+    let mut answer = format!("You are signed in as {login}.");
+    let mut tool_note = String::new();
+    let tool_call = state.tool.as_ref().zip(agent::plan(input_text));
+    if let (None, Some((tool, call))) = (&stream_error, tool_call) {
+        let turn = agent::Turn {
+            agent_id: &agent,
+            alias_id: &alias,
+            session_id: &session,
+            input_text,
+            session_attributes,
+            prompt_attributes,
+        };
+        let result = agent::call(&state, tool, &turn, &call).await;
+        tool_note = format!(
+            "tool={}:{}",
+            call.function,
+            if result.is_ok() { "ok" } else { "failed" }
+        );
+        match result {
+            Ok(text) => answer = agent::fold(&answer, &call, &text),
+            Err(message) => stream_error = Some((agent::TOOL_FAILURE.to_string(), 0, message)),
+        }
+    }
     let mut body = Vec::new();
     for (i, part) in split_text(&answer, CHUNKS).into_iter().enumerate() {
-        if stream_error.as_ref().is_some_and(|(_, after)| i >= *after) {
+        if stream_error
+            .as_ref()
+            .is_some_and(|(_, after, _)| i >= *after)
+        {
             break;
         }
         body.extend(chunk_frame(part.as_bytes()));
     }
     let mut note = String::new();
-    if let Some((exception_type, _)) = &stream_error {
-        body.extend(exception_frame(
-            exception_type,
-            "devstack injected fault: the stream failed after it started.",
-        ));
-        note = format!("fault=midstream:{exception_type}");
+    if let Some((exception_type, _, message)) = &stream_error {
+        body.extend(exception_frame(exception_type, message));
+        note = match tool_note.is_empty() {
+            true => format!("fault=midstream:{exception_type}"),
+            false => format!("error={exception_type}"),
+        };
     }
     let mut reply = Reply::new(200, EVENT_STREAM, body)
         .header(
@@ -391,6 +298,7 @@ pub(crate) async fn handle(state: Arc<State>, req: Req) -> Reply {
             HeaderName::from_static("x-amzn-requestid"),
             uuid::Uuid::new_v4().to_string(),
         )
+        .note(tool_note)
         .note(note);
     if let Some(memory_id) = request["memoryId"].as_str() {
         reply = reply.header(
@@ -406,13 +314,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn answer_is_split_on_char_boundaries() {
-        let parts = split_text("You are signed in as é@x.", 3);
-        assert_eq!(parts.len(), 3);
-        assert_eq!(parts.concat(), "You are signed in as é@x.");
-    }
-
-    #[test]
     fn session_ids_follow_the_bedrock_pattern() {
         assert!(
             session_id_ok("ab") && session_id_ok("a.b_c:d-e") && session_id_ok(&"x".repeat(100))
@@ -423,22 +324,5 @@ mod tests {
                 && !session_id_ok("a b")
                 && !session_id_ok("a/b")
         );
-    }
-
-    #[test]
-    fn fault_prefix_is_parsed() {
-        assert!(matches!(
-            prompt_fault("devstack-fault:throttle hi"),
-            Ok(Some(Fault::Throttle))
-        ));
-        assert!(
-            matches!(prompt_fault("devstack-fault:slow=2"), Ok(Some(Fault::Slow(d))) if d == Duration::from_secs(2))
-        );
-        assert!(
-            matches!(prompt_fault("devstack-fault:midstream=accessDeniedException"),
-            Ok(Some(Fault::MidStream { exception_type, after_chunks: 1 })) if exception_type == "accessDeniedException")
-        );
-        assert!(prompt_fault("devstack-fault:boom").is_err());
-        assert!(matches!(prompt_fault("hello"), Ok(None)));
     }
 }

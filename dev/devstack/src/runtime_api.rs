@@ -54,7 +54,12 @@ pub struct RuntimeApi {
 
 impl RuntimeApi {
     pub async fn start() -> std::io::Result<RuntimeApi> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        RuntimeApi::start_on(0).await
+    }
+
+    /// [`RuntimeApi::start`] on a chosen port of 127.0.0.1 (0 picks a free one).
+    pub async fn start_on(port: u16) -> std::io::Result<RuntimeApi> {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(State::default());
         let shared = state.clone();
@@ -119,10 +124,22 @@ impl RuntimeApi {
         self.state.queued.notify_one();
         let outcome = tokio::time::timeout(timeout + Duration::from_secs(1), rx)
             .await
-            .ok()?
-            .ok();
+            .ok()
+            .and_then(Result::ok);
+        // Whatever happened, this invocation is over: a function that polls later must
+        // not be handed an event nobody waits for (Lambda drops it too).
         self.state.waiting.lock().unwrap().remove(&request_id);
+        self.state
+            .queue
+            .lock()
+            .unwrap()
+            .retain(|pending| pending.request_id != request_id);
         outcome
+    }
+
+    /// Events queued and not yet handed to the function.
+    pub fn queued(&self) -> usize {
+        self.state.queue.lock().unwrap().len()
     }
 }
 
