@@ -9,14 +9,16 @@ use thiserror::Error;
 use zeroize::Zeroizing;
 
 use crate::assertion;
+use crate::client_credentials::{self, Act, ClientAuth};
 use crate::clock::{Clock, JtiSource};
+use crate::consent::classify_failure_at;
 use crate::deadline::Deadline;
-use crate::grants;
+use crate::grants::{self, AuthForm};
 use crate::http::{self, HttpReply, TokenTransport};
-use crate::key::KeyError;
+use crate::key::{KeyError, SigningKey};
 use crate::keystore::KeyStore;
 use crate::org::OktaConfig;
-use crate::rejection::{classify_failure, Leg, OktaError};
+use crate::rejection::{Leg, OktaError};
 use crate::response::{self, Issued};
 use crate::sensitive::{AccessToken, ClientAssertion, IdJag, IdToken};
 
@@ -66,10 +68,10 @@ pub struct Grant<T> {
 }
 
 pub struct OktaClient {
-    cfg: Arc<OktaConfig>,
+    pub(crate) cfg: Arc<OktaConfig>,
     transport: Arc<dyn TokenTransport>,
     keys: Arc<KeyStore>,
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     jti: Arc<dyn JtiSource>,
     http_timeout: Duration,
 }
@@ -140,7 +142,12 @@ impl OktaClient {
     /// worst a lie can do is an early refresh or one refused call). Lifetimes are capped
     /// at [`MAX_TOKEN_LIFETIME`]; a value beyond [`ABSURD_LIFETIME`] is a protocol error,
     /// never an overflow further down.
-    fn expiry(&self, leg: Leg, expires_in: Option<u64>, token: &str) -> Result<Option<u64>, Error> {
+    pub(crate) fn expiry(
+        &self,
+        leg: Leg,
+        expires_in: Option<u64>,
+        token: &str,
+    ) -> Result<Option<u64>, Error> {
         let now = self.clock.unix_now();
         let lifetime = match expires_in {
             Some(secs) => Some(secs),
@@ -160,9 +167,7 @@ impl OktaClient {
         }
     }
 
-    /// One token request with a fresh client assertion per attempt. Transient failures
-    /// are retried with capped, jittered backoff inside the deadline; OAuth errors are
-    /// not, except one reload of a possibly rotated key when Okta refuses the key.
+    /// One token request with the agent's key: legs 1 and 2.
     async fn post(
         &self,
         leg: Leg,
@@ -170,18 +175,55 @@ impl OktaClient {
         deadline: Deadline,
         body: impl Fn(&ClientAssertion) -> Zeroizing<String>,
     ) -> Result<Issued, Error> {
-        let mut key = self.keys.get().await?;
+        let authn = Authn::Key {
+            client_id: &self.cfg.agent_client_id,
+            act: None,
+        };
+        let body = |auth: AuthForm<'_>| match auth {
+            AuthForm::Assertion(a) => body(a),
+            // Authn::Key always signs an assertion.
+            _ => Zeroizing::new(String::new()),
+        };
+        self.send(leg, url, deadline, authn, body, |b| {
+            response::parse_success(leg, b)
+        })
+        .await
+    }
+
+    /// One token request with a fresh client authentication per attempt (a new
+    /// assertion each time). Transient failures are retried with capped, jittered
+    /// backoff inside the deadline; OAuth errors are not, except one reload of a
+    /// possibly rotated key when Okta refuses the agent's key.
+    pub(crate) async fn send<T>(
+        &self,
+        leg: Leg,
+        url: &str,
+        deadline: Deadline,
+        authn: Authn<'_>,
+        body: impl Fn(AuthForm<'_>) -> Zeroizing<String>,
+        parse: impl Fn(&[u8]) -> Result<T, OktaError>,
+    ) -> Result<T, Error> {
+        let mut key = match authn {
+            Authn::Key { .. } => Some(self.keys.get().await?),
+            Authn::Secret { .. } => None,
+        };
         let mut reloaded = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let assertion = assertion::mint(
-                &key,
-                &self.cfg.agent_client_id,
-                url,
-                &*self.clock,
-                &*self.jti,
-            )?;
+            let (assertion, header) = self.authenticate(&authn, key.as_deref(), url)?;
+            let form = match (&assertion, &authn) {
+                (Some(a), _) => body(AuthForm::Assertion(a)),
+                (
+                    None,
+                    Authn::Secret {
+                        client_id,
+                        auth: ClientAuth::SecretPost(secret),
+                        ..
+                    },
+                ) => body(AuthForm::Post { client_id, secret }),
+                (None, _) => body(AuthForm::Header),
+            };
             let timeout = match deadline.remaining() {
                 Some(left) if left.is_zero() => {
                     return Err(Error::Timeout {
@@ -192,19 +234,28 @@ impl OktaClient {
                 None => self.http_timeout,
             };
             let started = Instant::now();
-            let outcome = match self
-                .transport
-                .post_form(url, body(&assertion), timeout)
-                .await
-            {
+            let reply = match header {
+                Some(authorization) => {
+                    self.transport
+                        .post_form_authorized(url, form, authorization, timeout)
+                        .await
+                }
+                None => self.transport.post_form(url, form, timeout).await,
+            };
+            let outcome = match reply {
                 Ok(HttpReply {
                     status: 200..=299,
                     body,
                     ..
-                }) => response::parse_success(leg, &body).map_err(Error::from),
-                Ok(reply) => {
-                    Err(classify_failure(leg, reply.status, &reply.body, reply.retry_after).into())
-                }
+                }) => parse(&body).map_err(Error::from),
+                Ok(reply) => Err(classify_failure_at(
+                    leg,
+                    reply.status,
+                    &reply.body,
+                    reply.retry_after,
+                    &self.cfg.base_url,
+                )
+                .into()),
                 Err(e)
                     if e == http::TransportError::Timeout
                         && deadline.remaining().is_some_and(|l| l.is_zero()) =>
@@ -229,9 +280,13 @@ impl OktaClient {
                 Err(Error::Okta(ref e))
                     if e.rejection().is_some_and(|r| r.blames_our_key()) && !reloaded =>
                 {
+                    let Some(used) = key.take() else {
+                        tracing::warn!(%leg, attempt, elapsed_ms, error_type = e.kind(), "token request failed");
+                        return outcome;
+                    };
                     tracing::warn!(%leg, code = e.kind(), "Okta refused the signing key; reloading the secret once");
                     reloaded = true;
-                    key = self.keys.reload(&key).await?;
+                    key = Some(self.keys.reload(&used).await?);
                 }
                 Err(Error::Okta(ref e))
                     if e.is_transient()
@@ -255,6 +310,75 @@ impl OktaClient {
             }
         }
     }
+
+    /// This attempt's client authentication: a fresh assertion, or a Basic header, or
+    /// neither (client_secret_post puts the secret in the form).
+    fn authenticate(
+        &self,
+        authn: &Authn<'_>,
+        key: Option<&SigningKey>,
+        url: &str,
+    ) -> Result<(Option<ClientAssertion>, Option<Zeroizing<String>>), Error> {
+        let (clock, jti) = (&*self.clock, &*self.jti);
+        Ok(match (authn, key) {
+            (
+                Authn::Key {
+                    client_id,
+                    act: None,
+                },
+                Some(key),
+            ) => (
+                Some(assertion::mint(key, client_id, url, clock, jti)?),
+                None,
+            ),
+            (Authn::Key { client_id, act }, Some(key)) => (
+                Some(client_credentials::mint_with_key(
+                    key, client_id, url, *act, clock, jti,
+                )?),
+                None,
+            ),
+            (Authn::Key { .. }, None) => {
+                return Err(Error::Key(KeyError::Invalid(
+                    "no signing key loaded".into(),
+                )))
+            }
+            (
+                Authn::Secret {
+                    client_id,
+                    auth,
+                    act,
+                },
+                _,
+            ) => match auth {
+                ClientAuth::SecretJwt(secret) => (
+                    Some(client_credentials::mint_hs256(
+                        secret, client_id, url, *act, clock, jti,
+                    )?),
+                    None,
+                ),
+                ClientAuth::SecretBasic(secret) => (
+                    None,
+                    Some(client_credentials::basic_authorization(client_id, secret)),
+                ),
+                ClientAuth::SecretPost(_) | ClientAuth::PrivateKeyJwt => (None, None),
+            },
+        })
+    }
+}
+
+/// Who authenticates a request, and how.
+pub(crate) enum Authn<'a> {
+    /// `private_key_jwt` with the key of the client's [`KeyStore`].
+    Key {
+        client_id: &'a str,
+        act: Option<&'a Act>,
+    },
+    /// A client secret method (basic, post, or an HS256 assertion).
+    Secret {
+        client_id: &'a str,
+        auth: &'a ClientAuth,
+        act: Option<&'a Act>,
+    },
 }
 
 /// Full-jitter exponential backoff (100 ms, 200 ms, ... capped at 1 s), or the

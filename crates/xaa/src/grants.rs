@@ -8,8 +8,10 @@
 
 use zeroize::Zeroizing;
 
+use crate::client_credentials::ClientCredentialsRequest;
+use crate::credentials::{Resource, Subject, OAUTH_STS_HINT};
 use crate::org::OktaConfig;
-use crate::sensitive::{ClientAssertion, IdJag, IdToken};
+use crate::sensitive::{AccessToken, ClientAssertion, ClientSecret, IdJag, IdToken};
 
 pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -47,6 +49,75 @@ pub fn jwt_bearer_body(id_jag: &IdJag, assertion: &ClientAssertion) -> Zeroizing
             .append_pair("client_assertion", assertion.expose())
             .finish(),
     )
+}
+
+/// How one attempt authenticates the client in the form body (or not at all, when it
+/// sends an `Authorization: Basic` header instead).
+pub enum AuthForm<'a> {
+    Assertion(&'a ClientAssertion),
+    Post {
+        client_id: &'a str,
+        secret: &'a ClientSecret,
+    },
+    Header,
+}
+
+/// `pairs`, then the client authentication, form-urlencoded into a wiped buffer.
+pub fn form(pairs: &[(&str, &str)], auth: AuthForm<'_>) -> Zeroizing<String> {
+    let mut ser = form_urlencoded::Serializer::new(String::new());
+    ser.extend_pairs(pairs);
+    match auth {
+        AuthForm::Assertion(assertion) => {
+            ser.append_pair("client_assertion_type", CLIENT_ASSERTION_TYPE);
+            ser.append_pair("client_assertion", assertion.expose());
+        }
+        AuthForm::Post { client_id, secret } => {
+            ser.append_pair("client_id", client_id);
+            ser.append_pair("client_secret", secret.expose());
+        }
+        AuthForm::Header => {}
+    }
+    Zeroizing::new(ser.finish())
+}
+
+/// The grant's pairs of a token exchange for any [`Resource`].
+pub fn credential_exchange_pairs<'a>(
+    subject: &'a Subject,
+    resource: &'a Resource,
+) -> Vec<(&'static str, &'a str)> {
+    let mut pairs = vec![
+        ("grant_type", TOKEN_EXCHANGE_GRANT),
+        ("requested_token_type", resource.requested_token_type()),
+        ("subject_token", subject.token.expose()),
+        ("subject_token_type", subject.kind.urn()),
+    ];
+    pairs.extend(resource.params());
+    pairs
+}
+
+/// The form body of a token exchange for any [`Resource`], with a client assertion.
+pub fn credential_exchange_body(
+    subject: &Subject,
+    resource: &Resource,
+    assertion: &ClientAssertion,
+) -> Zeroizing<String> {
+    form(
+        &credential_exchange_pairs(subject, resource),
+        AuthForm::Assertion(assertion),
+    )
+}
+
+/// The grant's pairs of a client credentials request.
+pub fn client_credentials_pairs(request: &ClientCredentialsRequest) -> Vec<(&'static str, &str)> {
+    request.params()
+}
+
+/// The grant's pairs of the revocation of a third-party token (RFC 7009).
+pub fn revoke_pairs(token: &AccessToken) -> [(&'static str, &str); 2] {
+    [
+        ("token", token.expose()),
+        ("token_type_hint", OAUTH_STS_HINT),
+    ]
 }
 
 #[cfg(test)]

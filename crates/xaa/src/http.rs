@@ -55,6 +55,18 @@ pub trait TokenTransport: Send + Sync {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<HttpReply, TransportError>>;
 
+    /// POST a form with an `Authorization` header (`client_secret_basic`). Transports
+    /// that only fake assertion-based endpoints may leave this refusing.
+    fn post_form_authorized<'a>(
+        &'a self,
+        _url: &'a str,
+        _body: Zeroizing<String>,
+        _authorization: Zeroizing<String>,
+        _timeout: Duration,
+    ) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
+        Box::pin(async { Err(TransportError::Other) })
+    }
+
     /// GET a small JSON document (the org JWKS). Transports that only fake token
     /// endpoints may leave this refusing.
     fn get<'a>(
@@ -162,5 +174,30 @@ impl TokenTransport for ReqwestTransport {
         timeout: Duration,
     ) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
         Box::pin(self.send(self.client.get(url), timeout))
+    }
+
+    fn post_form_authorized<'a>(
+        &'a self,
+        url: &'a str,
+        body: Zeroizing<String>,
+        authorization: Zeroizing<String>,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<HttpReply, TransportError>> {
+        // The header holds the client secret: no copy, wiped when dropped, and marked
+        // sensitive so no debug output of the request shows it.
+        let value = reqwest::header::HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(
+            WipedOnDrop(authorization),
+        ));
+        let Ok(mut value) = value else {
+            return Box::pin(async { Err(TransportError::Other) });
+        };
+        value.set_sensitive(true);
+        let request = self
+            .client
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header(reqwest::header::AUTHORIZATION, value)
+            .body(bytes::Bytes::from_owner(WipedOnDrop(body)));
+        Box::pin(self.send(request, timeout))
     }
 }

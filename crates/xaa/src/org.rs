@@ -8,7 +8,7 @@ use thiserror::Error;
 
 /// OIDC system scopes: Okta strips them from XAA requests (`invalid_scope`), so asking
 /// for one is a configuration mistake we refuse before any call.
-const SYSTEM_SCOPES: &[&str] = &[
+pub(crate) const SYSTEM_SCOPES: &[&str] = &[
     "openid",
     "profile",
     "email",

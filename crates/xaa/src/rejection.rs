@@ -17,6 +17,16 @@ pub enum Leg {
     TokenExchange,
     /// Leg 2: JWT bearer grant at the custom authorization server.
     JwtBearer,
+    /// Token exchange for a secret vaulted in Okta Privileged Access.
+    VaultedSecret,
+    /// Token exchange for a service account's username and password.
+    ServiceAccount,
+    /// Token exchange for a third-party access token brokered by Okta.
+    OAuthSts,
+    /// Client credentials grant at a custom authorization server.
+    ClientCredentials,
+    /// Revocation of a third-party token at the org authorization server.
+    Revoke,
 }
 
 impl std::fmt::Display for Leg {
@@ -24,6 +34,17 @@ impl std::fmt::Display for Leg {
         f.write_str(match self {
             Leg::TokenExchange => "leg 1 (token exchange at the org authorization server)",
             Leg::JwtBearer => "leg 2 (JWT bearer grant at the custom authorization server)",
+            Leg::VaultedSecret => {
+                "the token exchange for a vaulted secret (org authorization server)"
+            }
+            Leg::ServiceAccount => {
+                "the token exchange for a service account (org authorization server)"
+            }
+            Leg::OAuthSts => {
+                "the token exchange for a third-party token (org authorization server)"
+            }
+            Leg::ClientCredentials => "the client credentials grant (custom authorization server)",
+            Leg::Revoke => "the revocation of a third-party token (org authorization server)",
         })
     }
 }
@@ -47,6 +68,9 @@ pub enum Rejection {
     IdTokenRejected,
     /// `invalid_grant`/`invalid_token` at leg 2: the ID-JAG was refused.
     IdJagRejected,
+    /// `invalid_grant`/`invalid_token` to a token exchange for a vaulted secret, a
+    /// service account or a third-party token, or to one whose subject is an access token.
+    SubjectTokenRejected,
     /// `access_denied`: no policy rule allows the grant.
     PolicyDenied,
     /// `unauthorized_client`: this client may not use the grant.
@@ -77,8 +101,14 @@ impl Rejection {
             }
             "invalid_client" if desc.contains("signature") => Self::BadSignature,
             "invalid_client" => Self::ClientAuthFailed,
-            "invalid_grant" | "invalid_token" if leg == Leg::TokenExchange => Self::IdTokenRejected,
-            "invalid_grant" | "invalid_token" => Self::IdJagRejected,
+            "invalid_grant" | "invalid_token" => match leg {
+                Leg::TokenExchange => Self::IdTokenRejected,
+                Leg::JwtBearer => Self::IdJagRejected,
+                Leg::VaultedSecret | Leg::ServiceAccount | Leg::OAuthSts => {
+                    Self::SubjectTokenRejected
+                }
+                Leg::ClientCredentials | Leg::Revoke => Self::Other,
+            },
             "access_denied" => Self::PolicyDenied,
             "unauthorized_client" => Self::UnauthorizedClient,
             "token_exchange_invalid_audience" => Self::WrongFlow,
@@ -110,6 +140,7 @@ impl Rejection {
             | Self::UnauthorizedClient
             | Self::WrongFlow => "AgentAuthFailed",
             Self::IdTokenRejected | Self::IdJagRejected => "IdTokenRejected",
+            Self::SubjectTokenRejected => "SubjectTokenRejected",
             Self::PolicyDenied => "PolicyDenied",
             Self::StepUp { .. } => "StepUpRequired",
             Self::InvalidTarget | Self::Other => "OktaRejected",
@@ -126,6 +157,7 @@ impl Rejection {
             Self::BadSignature => "the client assertion's signature did not verify: the private key in the secret does not match the public key registered on the AI agent".into(),
             Self::ClientAuthFailed => "Okta did not accept the AI agent's client authentication: check AGENT_CLIENT_ID, AGENT_KEY_ID and the public key registered on the agent".into(),
             Self::IdTokenRejected => "the ID token is expired or was issued for another app: the user must sign in again, and the ID token's aud must be the OIDC app linked to the AI agent".into(),
+            Self::SubjectTokenRejected => "the subject token is expired or not accepted: for user access pass a fresh ID token of the OIDC app linked to the AI agent; for machine access an access token of a custom authorization server whose audience is the agent's resource".into(),
             Self::IdJagRejected => "the custom authorization server refused the ID-JAG: check that OKTA_CUSTOM_AS_ID is the resource's authorization server; the user may need to sign in again".into(),
             Self::PolicyDenied => "no access policy rule of the custom authorization server allows this: enable the JWT Bearer grant (and the scope) for the AI agent in the rule".into(),
             Self::UnauthorizedClient => "this client may not use this grant: leg 1 needs the AI agent (workload principal) client id in AGENT_CLIENT_ID".into(),
@@ -136,12 +168,30 @@ impl Rejection {
             Self::Other => "Okta refused the request: check the Cross App Access set-up of the org (see the troubleshooting table)".into(),
         }
     }
+
+    /// [`Rejection::hint`], in the words of the grant that failed: the credential
+    /// exchanges and the client credentials grant have causes of their own.
+    pub fn hint_for(self, leg: Leg) -> String {
+        let resource_leg = matches!(
+            leg,
+            Leg::VaultedSecret | Leg::ServiceAccount | Leg::OAuthSts
+        );
+        match (leg, self) {
+            (_, Self::InvalidTarget) | (_, Self::PolicyDenied) | (_, Self::Other) if resource_leg => "the resource is not one the AI agent may reach: pass exactly the resource of a managed connection of the agent (e.g. orn:okta:pam:...), and check that the connection is active".into(),
+            (Leg::ClientCredentials, Self::ScopeRejected) => "the scope does not exist on this custom authorization server or is not granted to the client: pass a custom scope of that server (never openid)".into(),
+            (Leg::ClientCredentials, Self::PolicyDenied) => "no access policy rule of the custom authorization server allows the client credentials grant for this client: add one (grant type Client Credentials)".into(),
+            (Leg::ClientCredentials, Self::UnauthorizedClient) => "this client may not use client_credentials: it must be an API Services app (or AI agent) with the Client Credentials grant enabled".into(),
+            (Leg::ClientCredentials, Self::ClientAuthFailed | Self::WrongAudience | Self::BadSignature | Self::WrongKid | Self::NoKeyRegistered) => "the custom authorization server did not accept the client's authentication: check the client id, the client secret or key, and that the app's token_endpoint_auth_method is the one used".into(),
+            (Leg::Revoke, Self::Other | Self::UnauthorizedClient) => "Okta refused to revoke the token: check that it is a third-party token issued to this AI agent".into(),
+            _ => self.hint(),
+        }
+    }
 }
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum OktaError {
     /// Okta answered with an OAuth error.
-    #[error("Okta refused {leg} with `{code}` (HTTP {status}): {}", rejection.hint())]
+    #[error("Okta refused {leg} with `{code}` (HTTP {status}): {}", rejection.hint_for(*leg))]
     Rejected {
         leg: Leg,
         status: u16,
@@ -157,6 +207,14 @@ pub enum OktaError {
         transient: bool,
         retry_after: Option<Duration>,
     },
+    /// `interaction_required`: the person must consent first. They open
+    /// `interaction_uri` (checked to be on the Okta org) in a browser; afterwards the
+    /// same request succeeds. The URI is not part of the message.
+    #[error("{leg} needs the person's consent: open the interaction_uri in a browser, consent, then send the same request again")]
+    ConsentRequired {
+        leg: Leg,
+        interaction_uri: crate::consent::InteractionUri,
+    },
     /// Okta answered 2xx with something that is not the token we asked for.
     #[error("unexpected answer from Okta to {leg}: {reason}")]
     Protocol { leg: Leg, reason: String },
@@ -168,6 +226,7 @@ impl OktaError {
             OktaError::Rejected { rejection, .. } => rejection.kind(),
             OktaError::Unavailable { .. } => "OktaUnavailable",
             OktaError::Protocol { .. } => "OktaProtocolError",
+            OktaError::ConsentRequired { .. } => "ConsentRequired",
         }
     }
 

@@ -85,7 +85,12 @@ pub fn parse_success(leg: Leg, body: &[u8]) -> Result<Issued, OktaError> {
         },
         // Any token_type is accepted (Okta's examples vary), except a sender-constrained
         // DPoP token: we send no DPoP proof, so one cannot be forwarded as a bearer token.
-        Leg::JwtBearer => {
+        Leg::JwtBearer
+        | Leg::OAuthSts
+        | Leg::ClientCredentials
+        | Leg::VaultedSecret
+        | Leg::ServiceAccount
+        | Leg::Revoke => {
             if let Some(tt) = parsed.token_type.as_deref() {
                 if tt.eq_ignore_ascii_case("dpop") {
                     return Err(protocol(
@@ -95,7 +100,25 @@ pub fn parse_success(leg: Leg, body: &[u8]) -> Result<Issued, OktaError> {
             }
         }
     }
-    let expires_in = match parsed.expires_in {
+    let expires_in = parse_expires_in(leg, parsed.expires_in)?;
+    Ok(Issued {
+        token,
+        expires_in,
+        scope: parsed.scope,
+    })
+}
+
+/// `expires_in` as a whole number of seconds: a JSON number, or a string of digits
+/// (some servers send one); absent or `null` is `None`.
+pub(crate) fn parse_expires_in(
+    leg: Leg,
+    value: Option<serde_json::Value>,
+) -> Result<Option<u64>, OktaError> {
+    let protocol = |reason: &str| OktaError::Protocol {
+        leg,
+        reason: reason.to_string(),
+    };
+    Ok(match value {
         None | Some(serde_json::Value::Null) => None,
         Some(serde_json::Value::Number(n)) => Some(
             n.as_u64()
@@ -111,11 +134,6 @@ pub fn parse_success(leg: Leg, body: &[u8]) -> Result<Issued, OktaError> {
             )
         }
         Some(_) => return Err(protocol("`expires_in` is not a whole number of seconds")),
-    };
-    Ok(Issued {
-        token,
-        expires_in,
-        scope: parsed.scope,
     })
 }
 

@@ -63,6 +63,24 @@ secret_string!(
     "AccessToken"
 );
 
+secret_string!(
+    /// The subject token of a token exchange: the person's ID token (user access) or an
+    /// access token of a custom authorization server (machine access).
+    SubjectToken,
+    "SubjectToken"
+);
+secret_string!(
+    /// One value of a vaulted secret, or a service account's username or password.
+    SecretValue,
+    "SecretValue"
+);
+secret_string!(
+    /// A client secret (client credentials grant): from Secrets Manager or a file,
+    /// never from a command line.
+    ClientSecret,
+    "ClientSecret"
+);
+
 /// Raw private key bytes (DER or JWK text); wiped on drop, never printable.
 pub struct SecretBytes(Zeroizing<Vec<u8>>);
 
@@ -112,6 +130,13 @@ mod tests {
             format!("{:?}", AccessToken::new(raw)),
             "AccessToken(<redacted 45 bytes>)"
         );
+        for shown in [
+            format!("{:?}", SubjectToken::new(raw)),
+            format!("{:?}", SecretValue::new(raw)),
+            format!("{:?}", ClientSecret::new(raw)),
+        ] {
+            assert!(shown.ends_with("(<redacted 45 bytes>)"), "{shown}");
+        }
         assert_eq!(
             format!("{:?}", SecretBytes::from(raw.to_string())),
             "SecretBytes(<redacted 45 bytes>)"

@@ -740,7 +740,7 @@ fn check_success(leg: Leg, body: Body) -> Result<bool, TestCaseError> {
                     v.get("issued_token_type").and_then(Value::as_str),
                     Some(ID_JAG)
                 ),
-                Leg::JwtBearer => prop_assert!(!v
+                _ => prop_assert!(!v
                     .get("token_type")
                     .and_then(Value::as_str)
                     .is_some_and(|t| t.eq_ignore_ascii_case("dpop"))),
@@ -913,6 +913,9 @@ fn check_failure(
             prop_assert!(!error.is_transient());
         }
         OktaError::Protocol { .. } => prop_assert!(false, "a failure read as a protocol error"),
+        OktaError::ConsentRequired { .. } => {
+            prop_assert!(false, "classify_failure does not read consent answers")
+        }
     }
     Ok(matches!(error, OktaError::Rejected { .. }))
 }
