@@ -19,7 +19,21 @@
 //! Layout: `lib.rs` (API and shared state), `keys.rs` (RSA keys, JWKs), `server.rs`
 //! (HTTP plumbing), `okta.rs` (discovery, JWKS, sign-in), `token.rs` (token endpoints and
 //! client authentication), `bedrock.rs` (InvokeAgent and event-stream frames),
-//! `runtime_api.rs` (a Lambda Runtime API emulator to drive the real binary).
+//! `runtime_api.rs` (a Lambda Runtime API emulator to drive the real binary), `api.rs`
+//! (the Okta-protected API), `agent.rs` (the Bedrock agent calling the tool Lambda),
+//! `eventstream.rs` (event-stream frames), `faults.rs` (the Bedrock stand-in's faults).
+//! Every other credential of an AI agent: `org.rs` (the org's resource connections and
+//! service apps, `OrgConfig`), `client_auth.rs` (all client authentication methods),
+//! `xaa_grants.rs` (code, ID-JAG, JWT bearer), `subject.rs` (subject tokens),
+//! `credentials.rs` (vaulted secret, service account, third-party token), `consent.rs`
+//! (consent page, revoke, third-party API), `client_credentials.rs` (service apps, AGBAC),
+//! `secret_files.rs` (`--org-config` in, `--secrets-dir` out).
+//!
+//! * **Okta-protected API** (its own port): `/me`, `/tickets`, `/tickets/{id}` for the
+//!   person of a custom-AS access token (see `api.rs`).
+//! * **Tool Lambda Runtime API** (optional, [`Config::tool_runtime`]): the action-group
+//!   Lambda (`xaa-tool`) polls it; the Bedrock stand-in's agent invokes it the way Bedrock
+//!   does (see [`ACTION_GROUP`] and `agent.rs`).
 
 use std::collections::HashMap;
 use std::io;
@@ -33,15 +47,36 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+mod access_token;
+mod agent;
 pub mod agentcore;
+mod api;
 pub mod bedrock;
+mod client_auth;
+mod client_credentials;
+mod consent;
+mod credentials;
+mod eventstream;
+mod faults;
 mod keys;
 pub mod okta;
+mod org;
 pub mod runtime_api;
+mod secret_files;
 mod server;
+mod subject;
 pub mod token;
+mod xaa_grants;
 
+pub use access_token::AccessTokenOptions;
+pub use agent::{
+    ACTION_GROUP, AGENT_NAME, AGENT_VERSION, FN_GET_ME, FN_GET_TICKET, FN_LIST_TICKETS,
+    TOOL_FAILURE,
+};
 use keys::RsaKey;
+pub use org::{
+    AuthMethod, M2mClient, OrgConfig, PublicOrg, ResourceServer, ServiceAccount, VaultedSecret,
+};
 
 /// `aud` of the access tokens the custom authorization server issues.
 pub const ACCESS_TOKEN_AUDIENCE: &str = "api://xaa-bridge-devstack";
@@ -81,6 +116,19 @@ pub struct Config {
     /// Log one line per request to stderr (method, path, status, grant, error code;
     /// never tokens, codes, keys or emails). Off by default; the binary turns it on.
     pub log_requests: bool,
+    /// Port of the Okta-protected API on 127.0.0.1; 0 picks a free one.
+    pub api_port: u16,
+    /// Serve a Lambda Runtime API for the action-group tool and let the Bedrock agent call
+    /// it (off by default: InvokeAgent then answers without tools, as before).
+    pub tool_runtime: bool,
+    /// Port of that Runtime API on 127.0.0.1; 0 picks a free one.
+    pub tool_runtime_port: u16,
+    /// How long the agent waits for the tool's answer (default 30 s) before failing the
+    /// turn with `dependencyFailedException`.
+    pub tool_timeout: Duration,
+    /// Vaulted secrets, service accounts, resource servers and service apps (built-in
+    /// defaults; see [`OrgConfig`]).
+    pub org: OrgConfig,
 }
 
 impl Default for Config {
@@ -103,6 +151,11 @@ impl Default for Config {
                 User::new("00ubob000002", "bob@example.com", "Bob Example"),
             ],
             log_requests: false,
+            api_port: 0,
+            tool_runtime: false,
+            tool_runtime_port: 0,
+            tool_timeout: Duration::from_secs(30),
+            org: OrgConfig::default(),
         }
     }
 }
@@ -208,6 +261,16 @@ pub struct Stats {
     pub agentcore_invocations: u64,
     /// The last InvokeAgent call whose body parsed.
     pub last_invoke: Option<LastInvoke>,
+    /// Requests to the Okta-protected API, refused ones included.
+    pub api_requests: u64,
+    /// Of those, refused for a missing or bad token or scope (401/403).
+    pub api_refusals: u64,
+    /// Of those, answered for a person (200 or 404 of a ticket).
+    pub api_answers: u64,
+    /// Action-group events the agent sent to the tool Lambda.
+    pub tool_invocations: u64,
+    /// Of those, turns failed by the tool (FAILURE, function error, bad answer, timeout).
+    pub tool_failures: u64,
 }
 
 /// What the last InvokeAgent call carried (names only, never values of attributes).
@@ -240,6 +303,21 @@ pub struct Settings {
     pub bedrock_agent_alias_id: String,
     pub aws_region: String,
     pub users: Vec<User>,
+    /// The Okta-protected API (`GET {api_url}/me`, `/tickets`, `/tickets/{id}`).
+    #[serde(default)]
+    pub api_url: String,
+    /// `AWS_LAMBDA_RUNTIME_API` for the action-group tool; empty when not served.
+    #[serde(default)]
+    pub tool_runtime_api: String,
+    /// The action group the agent calls (the tool's functions: get_me, list_tickets, get_ticket).
+    #[serde(default)]
+    pub tool_action_group: String,
+    /// `aud` of the custom authorization server's access tokens, which the API requires.
+    #[serde(default)]
+    pub api_audience: String,
+    /// Resource connections and service apps: ids, resource indicators, URLs (no secrets).
+    #[serde(default)]
+    pub credentials: PublicOrg,
 }
 
 /// An authorization code waiting to be redeemed.
@@ -267,6 +345,8 @@ pub(crate) struct Mutable {
     /// Client assertion `jti`s seen, with their `exp`, to refuse replays.
     pub used_jtis: HashMap<String, i64>,
     pub stats: Stats,
+    /// Third-party consents, consent tickets and tokens.
+    pub creds: consent::Store,
 }
 
 pub(crate) struct State {
@@ -276,6 +356,10 @@ pub(crate) struct State {
     pub org_key: RsaKey,
     pub custom_key: RsaKey,
     pub agent_key: RsaKey,
+    /// The resolved [`Config::org`] (random secrets filled in, generated keys).
+    pub org: org::Org,
+    /// The tool Lambda the agent calls, when [`Config::tool_runtime`] is on.
+    pub tool: Option<agent::Tool>,
     inner: Mutex<Mutable>,
 }
 
@@ -309,6 +393,7 @@ pub struct Devstack {
     okta_addr: SocketAddr,
     bedrock_addr: SocketAddr,
     agentcore_addr: SocketAddr,
+    api_addr: SocketAddr,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -349,12 +434,23 @@ impl Devstack {
     /// tokio runtime.
     pub async fn start(cfg: Config) -> io::Result<Devstack> {
         validate(&cfg)?;
+        org::validate(&cfg.org, &cfg.scopes)?;
+        let org = org::Org::resolve(cfg.org.clone()).await?;
         let okta_listener = TcpListener::bind(("127.0.0.1", cfg.okta_port)).await?;
         let bedrock_listener = TcpListener::bind(("127.0.0.1", cfg.bedrock_port)).await?;
         let okta_addr = okta_listener.local_addr()?;
         let bedrock_addr = bedrock_listener.local_addr()?;
         let agentcore_listener = TcpListener::bind(("127.0.0.1", cfg.agentcore_port)).await?;
         let agentcore_addr = agentcore_listener.local_addr()?;
+        let api_listener = TcpListener::bind(("127.0.0.1", cfg.api_port)).await?;
+        let api_addr = api_listener.local_addr()?;
+        let tool = match cfg.tool_runtime {
+            true => Some(agent::Tool {
+                runtime: runtime_api::RuntimeApi::start_on(cfg.tool_runtime_port).await?,
+                timeout: cfg.tool_timeout,
+            }),
+            false => None,
+        };
         let okta_base = format!("http://{okta_addr}");
         let suffix = keys::random_suffix();
         // Key generation is the slow part of a start: do the three in parallel.
@@ -383,11 +479,14 @@ impl Devstack {
                 codes: HashMap::new(),
                 used_jtis: HashMap::new(),
                 stats: Stats::default(),
+                creds: consent::Store::default(),
             }),
             cfg,
             org_key,
             custom_key,
             agent_key,
+            org,
+            tool,
         });
         let (stop, stopped) = watch::channel(false);
         let okta = server::Service {
@@ -417,7 +516,17 @@ impl Devstack {
             too_large: agentcore::too_large,
             log,
         };
+        let api = server::Service {
+            name: "api",
+            handler: {
+                let state = state.clone();
+                Arc::new(move |req| Box::pin(api::handle(state.clone(), req)))
+            },
+            too_large: api::too_large,
+            log,
+        };
         let tasks = vec![
+            tokio::spawn(server::serve(api_listener, Arc::new(api), stopped.clone())),
             tokio::spawn(server::serve(
                 okta_listener,
                 Arc::new(okta),
@@ -439,6 +548,7 @@ impl Devstack {
             okta_addr,
             bedrock_addr,
             agentcore_addr,
+            api_addr,
             stop,
             tasks,
         })
@@ -473,6 +583,16 @@ impl Devstack {
         format!("http://{}", self.agentcore_addr)
     }
 
+    /// `http://127.0.0.1:PORT` of the Okta-protected API.
+    pub fn api_url(&self) -> String {
+        format!("http://{}", self.api_addr)
+    }
+
+    /// `127.0.0.1:PORT` for the tool Lambda's `AWS_LAMBDA_RUNTIME_API`, when served.
+    pub fn tool_runtime_api_address(&self) -> Option<String> {
+        self.state.tool.as_ref().map(|t| t.runtime.address())
+    }
+
     /// Where the AgentCore stand-in forwards invocations (the container).
     pub fn set_agentcore_upstream(&self, url: &str) {
         self.state.lock().agentcore_upstream = Some(url.trim_end_matches('/').to_string());
@@ -500,6 +620,14 @@ impl Devstack {
             bedrock_agent_alias_id: cfg.bedrock_agent_alias_id.clone(),
             aws_region: "us-east-1".into(),
             users: cfg.users.clone(),
+            api_url: self.api_url(),
+            tool_runtime_api: self.tool_runtime_api_address().unwrap_or_default(),
+            tool_action_group: ACTION_GROUP.into(),
+            api_audience: ACCESS_TOKEN_AUDIENCE.into(),
+            credentials: self
+                .state
+                .org
+                .public(&self.state.okta_base, &self.state.custom_issuer),
         }
     }
 
@@ -537,6 +665,18 @@ impl Devstack {
             .user(user_login)
             .unwrap_or_else(|| panic!("devstack: no user {user_login:?} in the config"));
         okta::id_token(&self.state, user, &opts)
+    }
+
+    /// An access token of the custom authorization server for `user_login_or_id`,
+    /// signed with its key and shaped exactly as the JWT bearer grant issues it
+    /// (`AccessTokenOptions::default()`), or as `opts` says (scopes, lifetime, client id,
+    /// audience, the AGBAC shape). Panics on an unknown user: this is a test helper.
+    pub fn mint_access_token(&self, user_login_or_id: &str, opts: AccessTokenOptions) -> String {
+        let user = self
+            .state
+            .user(user_login_or_id)
+            .unwrap_or_else(|| panic!("devstack: no user {user_login_or_id:?} in the config"));
+        access_token::mint(&self.state, user, &opts)
     }
 
     /// Replace the AI agent's registered public keys; empty = "JWKSet not configured".

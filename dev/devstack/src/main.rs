@@ -1,4 +1,5 @@
-//! `devstack`: run the Okta and Bedrock stand-ins until SIGTERM/SIGINT.
+//! `devstack`: run the Okta and Bedrock stand-ins (and the protected API, and the tool's
+//! Lambda Runtime API) until SIGTERM/SIGINT.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,6 +42,29 @@ struct Cli {
     /// No request log
     #[arg(long)]
     quiet: bool,
+    /// Port of the Okta-protected API (/me, /tickets, /tickets/{id}) (0 = any free port)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    api_port: u16,
+    /// Serve a Lambda Runtime API for the action-group tool (xaa-tool) and let the
+    /// Bedrock agent call it for prompts about tickets or "who am I"
+    #[arg(long)]
+    tool_runtime: bool,
+    /// Port of that Runtime API (0 = any free port; implies --tool-runtime)
+    #[arg(long, value_name = "N")]
+    tool_runtime_port: Option<u16>,
+    /// Seconds the agent waits for the tool's answer before failing the turn
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=900))]
+    tool_timeout: u64,
+    /// The org's resource connections and service apps: a JSON file with any of org_id,
+    /// agent_resource_url, vaulted_secrets, service_accounts, resource_servers,
+    /// m2m_clients (a missing key keeps the built-in default; empty secrets are random)
+    #[arg(long, value_name = "FILE")]
+    org_config: Option<PathBuf>,
+    /// Write the demo's secrets as files here (mode 0600): agent.jwk.json and each service
+    /// app's CLIENT_ID.secret or CLIENT_ID.jwk.json; the settings name the files
+    #[arg(long, value_name = "DIR")]
+    secrets_dir: Option<PathBuf>,
 }
 
 fn loopback_url(url: &str) -> Result<String, String> {
@@ -63,6 +87,7 @@ fn login(value: &str) -> Result<String, String> {
 struct Args {
     cfg: Config,
     settings_file: Option<PathBuf>,
+    secrets_dir: Option<PathBuf>,
 }
 
 /// A stable Okta-style id for a login: `00u` + 17 hex characters of its SHA-256.
@@ -89,14 +114,28 @@ fn parse_args() -> Args {
         agentcore_port: cli.agentcore_port,
         agentcore_upstream: cli.agentcore_upstream,
         log_requests: !cli.quiet,
+        api_port: cli.api_port,
+        tool_runtime: cli.tool_runtime || cli.tool_runtime_port.is_some(),
+        tool_runtime_port: cli.tool_runtime_port.unwrap_or(0),
+        tool_timeout: std::time::Duration::from_secs(cli.tool_timeout),
         ..Config::default()
     };
     if !cli.users.is_empty() {
         cfg.users = cli.users.iter().map(|login| user_for(login)).collect();
     }
+    if let Some(path) = &cli.org_config {
+        match devstack::OrgConfig::from_json_file(path) {
+            Ok(org) => cfg.org = org,
+            Err(e) => {
+                eprintln!("devstack: --org-config: {e}");
+                std::process::exit(2);
+            }
+        }
+    }
     Args {
         cfg,
         settings_file: cli.settings_file,
+        secrets_dir: cli.secrets_dir,
     }
 }
 
@@ -157,6 +196,15 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(dir) = &args.secrets_dir {
+        if let Err(e) = stack.write_secret_files(dir) {
+            eprintln!(
+                "devstack: cannot write secret files to {}: {e}",
+                dir.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    }
     let settings = serde_json::to_string(&stack.settings()).expect("settings serialize");
     match &args.settings_file {
         // The file (mode 0600) is where the private key goes; stdout, often a CI log or a
@@ -173,11 +221,13 @@ async fn main() -> ExitCode {
         None => println!("{settings}"),
     }
     eprintln!(
-        "devstack: okta on {} (custom AS {}), bedrock on {}, agentcore on {}; users: {}. Ctrl-C to stop.",
+        "devstack: okta on {} (custom AS {}), bedrock on {}, agentcore on {}, api on {}, tool runtime API {}; users: {}. Ctrl-C to stop.",
         stack.okta_base_url(),
         stack.config().custom_as_id,
         stack.bedrock_endpoint_url(),
         stack.agentcore_url(),
+        stack.api_url(),
+        stack.tool_runtime_api_address().as_deref().unwrap_or("off"),
         stack
             .config()
             .users

@@ -5,7 +5,9 @@
 //! `/.well-known/openid-configuration`, `/.well-known/oauth-authorization-server`,
 //! `/oauth2/v1/keys`, `/oauth2/v1/authorize`, POST `/oauth2/v1/token`, and for the custom
 //! authorization server `/oauth2/{as}/.well-known/openid-configuration` (and
-//! `oauth-authorization-server`), `/oauth2/{as}/v1/keys`, POST `/oauth2/{as}/v1/token`.
+//! `oauth-authorization-server`), `/oauth2/{as}/v1/keys`, POST `/oauth2/{as}/v1/token`;
+//! and from [`crate::consent`]: POST `/oauth2/v1/revoke`, GET/POST
+//! `/oauth2/v1/sts/consent?ticket=T`, GET `/thirdparty/v1/me`.
 //! Anything else is 404 with Okta's `E0000007` body; a wrong method is 405.
 //!
 //! Authorize refusals: an unknown `client_id` or unregistered `redirect_uri` is a 400 JSON
@@ -27,7 +29,7 @@ use hyper::Method;
 use serde_json::{json, Value};
 
 use crate::server::{Reply, Req};
-use crate::{now, token, CodeGrant, IdTokenOptions, State, User};
+use crate::{consent, now, token, CodeGrant, IdTokenOptions, State, User};
 
 /// Codes live this long, like Okta's (60 s).
 const CODE_LIFETIME_SECS: i64 = 60;
@@ -53,7 +55,7 @@ fn not_found() -> Reply {
     )
 }
 
-fn method_not_allowed(allowed: &str) -> Reply {
+pub(crate) fn method_not_allowed(allowed: &str) -> Reply {
     Reply::json(
         405,
         &json!({"errorCode": "E0000022", "errorSummary": "The endpoint does not support the provided HTTP method"}),
@@ -62,6 +64,9 @@ fn method_not_allowed(allowed: &str) -> Reply {
 }
 
 pub(crate) async fn handle(state: Arc<State>, req: Req) -> Reply {
+    if let Some(reply) = consent::route(&state, &req) {
+        return reply;
+    }
     let path = req.path.clone();
     let get = req.method == Method::GET || req.method == Method::HEAD;
     let post = req.method == Method::POST;
@@ -128,9 +133,10 @@ fn org_discovery(state: &State) -> Value {
         "scopes_supported": OIDC_SCOPES,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+        "revocation_endpoint": format!("{base}/oauth2/v1/revoke"),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["iss", "sub", "aud", "iat", "exp", "nonce", "email", "name", "preferred_username"],
-        "requested_token_types_supported": [token::ID_JAG],
+        "requested_token_types_supported": [token::ID_JAG, token::VAULTED_SECRET, token::SERVICE_ACCOUNT, token::OAUTH_STS],
     })
 }
 
@@ -142,10 +148,10 @@ fn custom_discovery(state: &State) -> Value {
         "token_endpoint": format!("{issuer}/v1/token"),
         "jwks_uri": format!("{issuer}/v1/keys"),
         "response_types_supported": ["code"],
-        "grant_types_supported": [token::JWT_BEARER],
+        "grant_types_supported": [token::JWT_BEARER, token::CLIENT_CREDENTIALS],
         "scopes_supported": state.cfg.scopes,
-        "token_endpoint_auth_methods_supported": ["private_key_jwt"],
-        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "client_secret_jwt", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "HS256", "HS384", "HS512"],
     })
 }
 
@@ -179,7 +185,7 @@ pub(crate) fn parse_params(raw: &[u8]) -> Result<HashMap<String, String>, String
     Ok(map)
 }
 
-fn random_token(bytes: usize) -> String {
+pub(crate) fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     aws_lc_rs::rand::fill(&mut buf).expect("system randomness");
     URL_SAFE_NO_PAD.encode(buf)

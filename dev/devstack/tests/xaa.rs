@@ -398,7 +398,7 @@ async fn token_exchange_parameters_are_strict() {
         (
             (
                 "subject_token_type",
-                "urn:ietf:params:oauth:token-type:access_token",
+                "urn:ietf:params:oauth:token-type:saml2",
             ),
             "invalid_request",
             "subject_token_type",
