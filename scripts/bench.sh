@@ -18,6 +18,12 @@
 #                                           Okta's guide (BedrockAgentCoreApp, dev/agentcore-parity/
 #                                           app.py in guide mode): start-up to the first /ping 200,
 #                                           warm /invocations p50/p99, peak RSS after 10,000 requests
+#   5. lambda-bench --only verify           access-token verification per core, warm JWKS cache: the
+#                                           verify crate beside Okta's own Node verifier
+#                                           (@okta/jwt-verifier, make okta-verifier) on the same token
+#   6. lambda-bench --only tool             the release xaa-tool (action-group Lambda) through the
+#                                           Runtime API emulator against devstack's protected API:
+#                                           warm invocation overhead beside the floor
 #
 # Figures only: nothing here fails on a timing. It fails when a step is broken.
 # Knobs (environment):
@@ -27,6 +33,8 @@
 #                        (init runs also count the AgentCore start-ups of each runtime)
 #   BENCH_AGENTCORE_WARM warm /invocations requests of each AgentCore runtime (default 2000)
 #   BENCH_OUT            where to write the results (default bench/RESULTS.md)
+#   BENCH_VERIFY_COUNT   verifications per round of each verifier (default 20000)
+#   BENCH_TOOL_INVOCATIONS  warm invocations of xaa-tool and of the floor (default 2000)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,6 +49,9 @@ SKIP_ARM64="${BENCH_SKIP_ARM64:-0}"
 USERS="${BENCH_USERS:-1000}"
 INVOCATIONS="${BENCH_INVOCATIONS:-10000}"
 AGENTCORE_WARM="${BENCH_AGENTCORE_WARM:-2000}"
+VERIFY_COUNT="${BENCH_VERIFY_COUNT:-20000}"
+TOOL_INVOCATIONS="${BENCH_TOOL_INVOCATIONS:-2000}"
+JUDGE_DIR="$ROOT/dev/okta-verifier"
 PARITY_APP="$ROOT/dev/agentcore-parity/app.py"
 if [[ "$QUICK" == 1 ]]; then INIT_RUNS="${BENCH_INIT_RUNS:-10}"; else INIT_RUNS="${BENCH_INIT_RUNS:-20}"; fi
 
@@ -102,6 +113,12 @@ fi
 "$VENV_BIN/python" -c 'import bedrock_agentcore.runtime' 2>/dev/null \
   || die "bedrock-agentcore is not importable by $VENV_BIN/python (make setup)"
 [[ -f "$PARITY_APP" ]] || die "missing $PARITY_APP (the guide's Python runtime)"
+say "Okta's Node verifier (make okta-verifier)"
+if ! "$MAKE" --no-print-directory -s okta-verifier >"$WORK/okta-verifier.log" 2>&1; then
+  cat "$WORK/okta-verifier.log" >&2
+  die "make okta-verifier failed (node 20+ and npm on PATH?)"
+fi
+[[ -f "$JUDGE_DIR/node_modules/@okta/jwt-verifier/package.json" ]] || die "@okta/jwt-verifier missing (make okta-verifier)"
 
 # Separate cargo invocations on purpose: an example pulls in the dev-dependencies, and the
 # driver depends on devstack and testkit, whose features (aws-sdk test-util, ...) would
@@ -111,6 +128,7 @@ ours cargo build --release --bin xaa-bridge
 ours cargo build --release -p xaa-bridge --example hello_floor
 ours cargo build --release -p xaa-bridge-agentcore --bin xaa-bridge-agentcore
 ours cargo build --release -p bench --bin lambda-bench
+ours cargo build --release -p xaa-tool --bin xaa-tool
 say "release build of today's xaa-bridge (AWS_LC_SYS_NO_JITTER_ENTROPY=0) in $JITTER_TARGET_DIR"
 todays cargo build --release --bin xaa-bridge --target-dir "$JITTER_TARGET_DIR"
 BRIDGE="$TARGET_DIR/release/xaa-bridge"
@@ -118,7 +136,8 @@ BASELINE="$JITTER_TARGET_DIR/release/xaa-bridge"
 FLOOR="$TARGET_DIR/release/examples/hello_floor"
 AGENTCORE="$TARGET_DIR/release/xaa-bridge-agentcore"
 DRIVER="$TARGET_DIR/release/lambda-bench"
-for b in "$BRIDGE" "$BASELINE" "$FLOOR" "$AGENTCORE" "$DRIVER"; do [[ -x "$b" ]] || die "missing $b"; done
+TOOL="$TARGET_DIR/release/xaa-tool"
+for b in "$BRIDGE" "$BASELINE" "$FLOOR" "$AGENTCORE" "$DRIVER" "$TOOL"; do [[ -x "$b" ]] || die "missing $b"; done
 SEEN_OURS="$(aws_lc_jitter_seen ours cargo build --release --bin xaa-bridge)"
 SEEN_TODAYS="$(aws_lc_jitter_seen todays cargo build --release --bin xaa-bridge --target-dir "$JITTER_TARGET_DIR")"
 echo "    aws-lc-sys saw AWS_LC_SYS_NO_JITTER_ENTROPY=$SEEN_OURS for ours, =$SEEN_TODAYS for today's build"
@@ -163,6 +182,16 @@ say "lambda-bench: $INVOCATIONS invocations by $USERS users, init over $INIT_RUN
   --arm64-note "$ARM64_NOTE" "${ARM64_ARGS[@]}" \
   --log-dir "$WORK" --markdown "$WORK/figures.md" --agentcore-markdown "$WORK/agentcore.md"
 [[ -s "$WORK/agentcore.md" ]] || die "lambda-bench wrote no AgentCore figures ($WORK/agentcore.md)"
+
+# ---------- 4b. token verification per core, beside Okta's Node verifier; the tool Lambda ----------
+say "lambda-bench --only verify: $VERIFY_COUNT verifications per round, ours and @okta/jwt-verifier taking turns"
+"$DRIVER" --only verify --judge-dir "$JUDGE_DIR" --verify-count "$VERIFY_COUNT" \
+  --log-dir "$WORK" --verify-markdown "$WORK/verify.md"
+[[ -s "$WORK/verify.md" ]] || die "lambda-bench wrote no verify figures ($WORK/verify.md)"
+say "lambda-bench --only tool: $TOOL_INVOCATIONS warm invocations of xaa-tool beside the floor"
+"$DRIVER" --only tool --tool "$TOOL" --floor "$FLOOR" --tool-invocations "$TOOL_INVOCATIONS" \
+  --log-dir "$WORK" --tool-markdown "$WORK/tool.md"
+[[ -s "$WORK/tool.md" ]] || die "lambda-bench wrote no tool figures ($WORK/tool.md)"
 
 # ---------- 5. bench/RESULTS.md ----------
 CPU="$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)"
@@ -228,6 +257,10 @@ MODE="full"; [[ "$QUICK" == 1 ]] && MODE="quick (BENCH_QUICK=1)"
   echo "  collection) take longer there. Ratios to the floor carry over better than absolute times."
   echo
   cat "$WORK/agentcore.md"
+  echo
+  cat "$WORK/verify.md"
+  echo
+  cat "$WORK/tool.md"
   echo
   echo "## Micro-benchmarks (criterion, \`cargo bench --bench hot_paths\`)"
   echo

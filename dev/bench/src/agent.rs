@@ -23,48 +23,10 @@ pub struct BareAgent {
 }
 
 impl BareAgent {
-    /// Gets an access token the way the bridge does (leg 1, leg 2), with the AI agent's
-    /// key from the settings, then keeps one connection open.
+    /// Gets an access token the way the bridge does (leg 1, leg 2), then keeps one
+    /// connection open.
     pub async fn new(settings: &Settings, id_token: &str) -> Res<BareAgent> {
-        let okta = OktaConfig::new(
-            xaa::org::parse_base_url(&settings.okta_base_url)?,
-            &settings.okta_custom_as_id,
-            settings.okta_scope.clone(),
-            settings.agent_client_id.clone(),
-            settings.agent_key_id.clone(),
-            None,
-        )?;
-        let key = SigningKey::from_jwk_json(
-            settings.agent_private_jwk.to_string().as_bytes(),
-            &okta.agent_key_id,
-        )?;
-        let assertion = |token_url: &str| {
-            xaa::mint_assertion(
-                &key,
-                &okta.agent_client_id,
-                token_url,
-                &xaa::SystemClock,
-                &xaa::RandomJti,
-            )
-        };
-        let (okta_addr, org_path) = split_url(&okta.org_token_url)?;
-        let (_, custom_path) = split_url(&okta.custom_token_url)?;
-        let mut http = Http::connect(okta_addr).await?;
-
-        let leg1 = xaa::token_exchange_body(
-            &okta,
-            &xaa::IdToken::new(id_token),
-            &assertion(&okta.org_token_url)?,
-        );
-        let reply = http.post(org_path, &FORM, leg1.to_string()).await?;
-        let id_jag = issued(Leg::TokenExchange, reply)?;
-        let leg2 = xaa::jwt_bearer_body(
-            &xaa::IdJag::new(id_jag.token.as_str()),
-            &assertion(&okta.custom_token_url)?,
-        );
-        let reply = http.post(custom_path, &FORM, leg2.to_string()).await?;
-        let access_token = issued(Leg::JwtBearer, reply)?;
-
+        let access_token = access_token(settings, id_token).await?;
         let (bedrock_addr, _) = split_url(&settings.bedrock_endpoint_url)?;
         Ok(BareAgent {
             http: Http::connect(bedrock_addr).await?,
@@ -102,6 +64,49 @@ impl BareAgent {
         }
         Ok(took)
     }
+}
+
+/// An access token for the person of `id_token`, obtained the way the bridge does (leg 1,
+/// leg 2) with the AI agent's key from the settings.
+pub async fn access_token(settings: &Settings, id_token: &str) -> Res<xaa::Issued> {
+    let okta = OktaConfig::new(
+        xaa::org::parse_base_url(&settings.okta_base_url)?,
+        &settings.okta_custom_as_id,
+        settings.okta_scope.clone(),
+        settings.agent_client_id.clone(),
+        settings.agent_key_id.clone(),
+        None,
+    )?;
+    let key = SigningKey::from_jwk_json(
+        settings.agent_private_jwk.to_string().as_bytes(),
+        &okta.agent_key_id,
+    )?;
+    let assertion = |token_url: &str| {
+        xaa::mint_assertion(
+            &key,
+            &okta.agent_client_id,
+            token_url,
+            &xaa::SystemClock,
+            &xaa::RandomJti,
+        )
+    };
+    let (okta_addr, org_path) = split_url(&okta.org_token_url)?;
+    let (_, custom_path) = split_url(&okta.custom_token_url)?;
+    let mut http = Http::connect(okta_addr).await?;
+
+    let leg1 = xaa::token_exchange_body(
+        &okta,
+        &xaa::IdToken::new(id_token),
+        &assertion(&okta.org_token_url)?,
+    );
+    let reply = http.post(org_path, &FORM, leg1.to_string()).await?;
+    let id_jag = issued(Leg::TokenExchange, reply)?;
+    let leg2 = xaa::jwt_bearer_body(
+        &xaa::IdJag::new(id_jag.token.as_str()),
+        &assertion(&okta.custom_token_url)?,
+    );
+    let reply = http.post(custom_path, &FORM, leg2.to_string()).await?;
+    issued(Leg::JwtBearer, reply)
 }
 
 /// The token of a 200 answer, or Okta's rejection read the way the bridge reads it.

@@ -44,7 +44,15 @@ impl Http {
     }
 
     pub async fn get(&mut self, path: &str) -> Res<(u16, Bytes)> {
-        self.send(hyper::Request::get(path), String::new()).await
+        self.get_with(path, &[]).await
+    }
+
+    pub async fn get_with(&mut self, path: &str, headers: &[(&str, &str)]) -> Res<(u16, Bytes)> {
+        let mut req = hyper::Request::get(path);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        self.send(req, String::new()).await
     }
 
     /// Send one request on the connection and read the whole answer.

@@ -38,6 +38,13 @@
 //!   `/invocations` p50/p99 for one user, peak RSS after `--invocations` requests by
 //!   `--users` users. `--only agentcore` runs this phase alone, `--only lambda` the rest,
 //!   `--only init` the fresh-process (cold start) figures of the Lambda phase alone.
+//! * **token verification per core** (`--only verify`): the `verify` crate's
+//!   `AccessTokenVerifier` on one thread with a warm JWKS cache beside Okta's own Node
+//!   verifier (`@okta/jwt-verifier`, `dev/okta-verifier/judge.js --bench`) on the same
+//!   devstack token, rounds taking turns, and the bare RS256 check as the floor.
+//! * **the tool Lambda** (`--only tool`): the release `xaa-tool` through the Runtime API
+//!   emulator against devstack's Okta-protected API, warm invocations beside the floor and
+//!   a bare call to the API; overhead `tool - floor - bare API call`, p50/p99.
 //!
 //! Nothing secret is printed: not the ID tokens, the access token, nor the key. The
 //! binaries' own logs go to files in `--log-dir`.
@@ -45,25 +52,31 @@
 //! One job per module:
 //!
 //! ```text
-//! main      arguments, the run from start to report, moto holding the agent key
+//! main      the run from start to report, moto holding the agent key
+//! args      the command line: usage, --only, paths and counts
 //! procs     the functions as child processes: spawn, Lambda environment, RSS
 //! phases    the init phase and the main (cold, warm) phase, and their figures
 //! agentcore the AgentCore phase: xaa-bridge-agentcore beside the guide's Python runtime
 //! http      a tiny keep-alive HTTP/1 client for loopback
 //! proxy     the timing TCP proxy in front of moto
 //! agent     the bare InvokeAgent baseline (with the driver's own leg 1 + leg 2)
+//! verify    the verify job: ours beside Okta's Node verifier, and the RS256 floor
+//! tool      the tool job: xaa-tool's warm overhead over the loopback API
 //! stats     samples, percentiles, number formatting
 //! report    the markdown tables and their notes
 //! ```
 
 mod agent;
 mod agentcore;
+mod args;
 mod http;
 mod phases;
 mod procs;
 mod proxy;
 mod report;
 mod stats;
+mod tool;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,198 +86,15 @@ use devstack::{Config, Devstack, IdTokenOptions, User};
 use serde_json::{json, Value};
 use testkit::Moto;
 
+use crate::args::{parse_args, Args, Only, USAGE};
 use crate::phases::Bench;
 use crate::procs::{one_bundle, BridgeEnv};
 use crate::proxy::TimingProxy;
 
 pub type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-const USAGE: &str = "\
-usage: lambda-bench --bridge PATH --floor PATH [--baseline PATH] [options]
-       lambda-bench --only agentcore [options]
-
-  --bridge PATH         the release xaa-bridge binary (ours: built with
-                        AWS_LC_SYS_NO_JITTER_ENTROPY=1)
-  --floor PATH          the release hello_floor example binary
-  --baseline PATH       today's xaa-bridge: the same source built with CPU jitter entropy
-                        (AWS_LC_SYS_NO_JITTER_ENTROPY=0); measured beside ours and the
-                        floor for init and the first invocation in fresh processes
-  --agentcore PATH      the release xaa-bridge-agentcore binary
-                        (default: target/release/xaa-bridge-agentcore in the workspace)
-  --python PATH         the Python of the venv with bedrock-agentcore (default: .venv/bin/python)
-  --parity-app PATH     the guide's runtime app (default: dev/agentcore-parity/app.py)
-  --only PHASE          lambda (xaa-bridge against the floor), init (only the fresh-process
-                        figures of lambda: init, first invocation, their sum) or agentcore
-                        (the front door against the Python runtime); default: lambda and
-                        agentcore
-  --agentcore-warm N    warm /invocations requests of each runtime, one user (default 2000)
-  --moto PATH           moto_server (default: $MOTO_SERVER_BIN or .venv/bin/moto_server)
-  --users N             distinct users (default 1000)
-  --invocations N       invocations of xaa-bridge in the main run, and requests of each
-                        AgentCore runtime before its RSS is read, >= users (default 10000)
-  --init-runs N         fresh processes of each binary for the init and the AgentCore
-                        start-up figures (default 20)
-  --arm64-bridge PATH   stripped arm64 bootstrap of xaa-bridge (size only)
-  --arm64-floor PATH    stripped arm64 bootstrap of hello_floor (size only)
-  --arm64-note TEXT     what to show when the arm64 binaries were not built
-  --markdown PATH       also write the Lambda figures as a markdown table (with notes) here
-  --agentcore-markdown PATH   the same for the AgentCore section
-  --log-dir DIR         where the binaries' logs go (default target/lambda-bench)";
-
 pub const PROMPT: &str = "Who am I?";
 pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Only {
-    Both,
-    Lambda,
-    /// The init phase of `Lambda` alone (fresh processes: init, first invocation).
-    Init,
-    AgentCore,
-}
-
-impl Only {
-    /// Whether the Lambda binaries (ours, the floor, the baseline) take part.
-    pub fn lambda(self) -> bool {
-        self != Only::AgentCore
-    }
-
-    pub fn agentcore(self) -> bool {
-        matches!(self, Only::Both | Only::AgentCore)
-    }
-}
-
-pub struct Args {
-    pub bridge: PathBuf,
-    pub floor: PathBuf,
-    /// Today's build (jitter entropy), measured beside ours in the init phase.
-    pub baseline: Option<PathBuf>,
-    pub moto: PathBuf,
-    pub agentcore: PathBuf,
-    pub python: PathBuf,
-    pub parity_app: PathBuf,
-    pub only: Only,
-    pub agentcore_warm: usize,
-    pub agentcore_markdown: Option<PathBuf>,
-    pub users: usize,
-    pub invocations: usize,
-    pub init_runs: usize,
-    pub arm64_bridge: Option<PathBuf>,
-    pub arm64_floor: Option<PathBuf>,
-    pub arm64_note: String,
-    pub markdown: Option<PathBuf>,
-    pub log_dir: PathBuf,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut bridge = None;
-    let mut floor = None;
-    let mut moto = std::env::var_os("MOTO_SERVER_BIN").map(PathBuf::from);
-    // The workspace this driver was built from.
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let mut args = Args {
-        bridge: PathBuf::new(),
-        floor: PathBuf::new(),
-        baseline: None,
-        moto: PathBuf::new(),
-        agentcore: root.join("target/release/xaa-bridge-agentcore"),
-        python: root.join(".venv/bin/python"),
-        parity_app: root.join("dev/agentcore-parity/app.py"),
-        only: Only::Both,
-        agentcore_warm: 2_000,
-        agentcore_markdown: None,
-        users: 1000,
-        invocations: 10_000,
-        init_runs: 20,
-        arm64_bridge: None,
-        arm64_floor: None,
-        arm64_note: "not built".into(),
-        markdown: None,
-        log_dir: PathBuf::from("target/lambda-bench"),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "-h" || flag == "--help" {
-            return Err(String::new());
-        }
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let number = || {
-            value
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| format!("{flag} takes a positive number"))
-        };
-        match flag.as_str() {
-            "--bridge" => bridge = Some(PathBuf::from(&value)),
-            "--floor" => floor = Some(PathBuf::from(&value)),
-            "--baseline" => args.baseline = Some(PathBuf::from(&value)),
-            "--moto" => moto = Some(PathBuf::from(&value)),
-            "--agentcore" => args.agentcore = PathBuf::from(&value),
-            "--python" => args.python = PathBuf::from(&value),
-            "--parity-app" => args.parity_app = PathBuf::from(&value),
-            "--agentcore-warm" => args.agentcore_warm = number()?,
-            "--agentcore-markdown" => args.agentcore_markdown = Some(PathBuf::from(&value)),
-            "--only" => {
-                args.only = match value.as_str() {
-                    "lambda" => Only::Lambda,
-                    "init" => Only::Init,
-                    "agentcore" => Only::AgentCore,
-                    _ => return Err("--only takes lambda, init or agentcore".into()),
-                }
-            }
-            "--users" => args.users = number()?,
-            "--invocations" => args.invocations = number()?,
-            "--init-runs" => args.init_runs = number()?,
-            "--arm64-bridge" => args.arm64_bridge = Some(PathBuf::from(&value)),
-            "--arm64-floor" => args.arm64_floor = Some(PathBuf::from(&value)),
-            "--arm64-note" => args.arm64_note = value,
-            "--markdown" => args.markdown = Some(PathBuf::from(&value)),
-            "--log-dir" => args.log_dir = PathBuf::from(&value),
-            _ => return Err(format!("unknown argument {flag}")),
-        }
-    }
-    args.moto = moto.unwrap_or_else(|| PathBuf::from(".venv/bin/moto_server"));
-    if args.invocations < args.users {
-        return Err("--invocations must be at least --users".into());
-    }
-    // Every file a phase that runs needs, each missing one named with what provides it.
-    if args.only.lambda() {
-        args.bridge = bridge.ok_or("--bridge is required (or --only agentcore)")?;
-        args.floor = floor.ok_or("--floor is required (or --only agentcore)")?;
-    }
-    let mut needed = vec![(&args.moto, "moto_server (make setup)")];
-    if args.only.lambda() {
-        needed.push((&args.bridge, "--bridge: the release xaa-bridge"));
-        needed.push((&args.floor, "--floor: the release hello_floor example"));
-        if let Some(baseline) = &args.baseline {
-            needed.push((
-                baseline,
-                "--baseline: xaa-bridge built with AWS_LC_SYS_NO_JITTER_ENTROPY=0",
-            ));
-        }
-    }
-    if args.only.agentcore() {
-        needed.push((
-            &args.agentcore,
-            "--agentcore: cargo build --release -p xaa-bridge-agentcore",
-        ));
-        needed.push((
-            &args.python,
-            "--python: the venv's Python with bedrock-agentcore (make setup)",
-        ));
-        needed.push((
-            &args.parity_app,
-            "--parity-app: dev/agentcore-parity/app.py",
-        ));
-    }
-    for (path, what) in needed {
-        if !path.is_file() {
-            return Err(format!("{} does not exist ({what})", path.display()));
-        }
-    }
-    Ok(args)
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> ExitCode {
@@ -314,6 +144,14 @@ fn progress(msg: &str) {
 
 async fn run(args: Args) -> Res<()> {
     std::fs::create_dir_all(&args.log_dir)?;
+    if args.only == Only::Verify {
+        let report = verify::report(&verify::run(&args).await?);
+        return emit(&report, args.verify_markdown.as_deref());
+    }
+    if args.only == Only::Tool {
+        let report = tool::report(&tool::run(&args).await?);
+        return emit(&report, args.tool_markdown.as_deref());
+    }
     let users: Vec<User> = (0..args.users)
         .map(|i| {
             User::new(
@@ -385,6 +223,16 @@ async fn run(args: Args) -> Res<()> {
         }
     }
     drop(moto);
+    Ok(())
+}
+
+/// Print a job's markdown, and write it to `path` when given.
+fn emit(report: &str, path: Option<&std::path::Path>) -> Res<()> {
+    println!("{report}");
+    if let Some(path) = path {
+        std::fs::write(path, report)?;
+        progress(&format!("figures written to {}", path.display()));
+    }
     Ok(())
 }
 

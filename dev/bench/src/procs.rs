@@ -103,9 +103,14 @@ impl Kind {
 
 /// What every Lambda process gets (and what `lambda_runtime` 1.x requires).
 fn lambda_env(kind: Kind, runtime_api: &str) -> Vec<(String, String)> {
+    lambda_env_named(kind.function_name(), runtime_api)
+}
+
+/// [`lambda_env`] for a function of any name (the tool job's `xaa-tool`).
+pub fn lambda_env_named(function_name: &str, runtime_api: &str) -> Vec<(String, String)> {
     [
         ("AWS_LAMBDA_RUNTIME_API", runtime_api),
-        ("AWS_LAMBDA_FUNCTION_NAME", kind.function_name()),
+        ("AWS_LAMBDA_FUNCTION_NAME", function_name),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", MEMORY_MB),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
         ("AWS_LAMBDA_LOG_STREAM_NAME", "2026/01/01/[$LATEST]bench"),

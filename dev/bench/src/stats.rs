@@ -37,6 +37,11 @@ impl Samples {
         self.pct(99.0)
     }
 
+    /// How many samples are above `ms` milliseconds.
+    pub fn count_over(&self, ms: f64) -> usize {
+        self.0.iter().filter(|v| **v > ms).count()
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }
