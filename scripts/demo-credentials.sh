@@ -72,22 +72,13 @@ print(json.dumps(json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))))
 ' "$1"
 }
 
-# ---------- process bookkeeping: only what we started, by PID ----------
-PIDS=()
-RUN_DIR=""
+# ---------- process bookkeeping: only what we started, by PID (scripts/procs.sh) ----------
+source "$ROOT/scripts/procs.sh"
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   set +e
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null
-  done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
+  stop_started
   if [[ $rc -ne 0 && -n "$RUN_DIR" && -f "$RUN_DIR/devstack.log" ]]; then
     printf '%s--- last lines of devstack.log ---%s\n' "$D" "$N" >&2
     tail -n 20 "$RUN_DIR/devstack.log" | cut -c1-300 >&2
@@ -102,21 +93,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-start() { # NAME CMD...: own process group, output to $RUN_DIR/NAME.log
-  local name=$1; shift
-  setsid "$@" >"$RUN_DIR/$name.log" 2>&1 </dev/null &
-  PIDS+=("$!")
-  LAST_PID=$!
-}
-now_ms() { date +%s%3N; }
-wait_file() { # path pid name
-  local deadline=$(( $(now_ms) + WAIT * 1000 ))
-  until [[ -s "$1" ]]; do
-    kill -0 "$2" 2>/dev/null || die "$3 exited early"
-    (( $(now_ms) < deadline )) || die "$3 did not write $1 within ${WAIT}s"
-    sleep 0.1
-  done
-}
 
 umask 077
 mkdir -p "$DEMO_DIR"

@@ -39,7 +39,7 @@ FRONT="${DEMO_FRONT:-lambda}"
 
 # ---------- output helpers ----------
 if [[ -t 1 ]]; then B=$'\e[1m'; G=$'\e[32m'; R=$'\e[31m'; D=$'\e[2m'; N=$'\e[0m'; else B= G= R= D= N=; fi
-now_ms() { date +%s%3N; }
+source "$ROOT/scripts/procs.sh"
 T0=$(now_ms)
 STEP_T=$T0
 STEPS=()
@@ -59,23 +59,12 @@ scrub() {
     -e 's/((access_token|id_token|assertion|client_assertion|subject_token|client_secret|code|code_verifier)=)[^& ]+/\1<redacted>/g'
 }
 
-# ---------- process bookkeeping: only what we started, by PID ----------
-PIDS=()
-RUN_DIR=""
+# ---------- process bookkeeping: only what we started, by PID (scripts/procs.sh) ----------
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   set +e
-  local pid
-  for pid in "${PIDS[@]}"; do
-    # Each service runs in its own process group (setsid), so its children go too.
-    kill -0 "$pid" 2>/dev/null && kill -TERM -- "-$pid" 2>/dev/null
-  done
-  for pid in "${PIDS[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-  done
+  stop_started
   rm -f "$EVENT_FILE"
   if [[ $rc -ne 0 && $rc -ne 130 && $rc -ne 143 && -n "$RUN_DIR" && -d "$RUN_DIR" ]]; then
     for log in "$RUN_DIR"/*.log; do
@@ -94,31 +83,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# start NAME CMD... : run CMD in its own process group, output to $RUN_DIR/NAME.log
-start() {
-  local name=$1; shift
-  setsid "$@" >"$RUN_DIR/$name.log" 2>&1 </dev/null &
-  PIDS+=("$!")
-  LAST_PID=$!
-}
-alive_or_die() { kill -0 "$1" 2>/dev/null || die "$2 exited early (see its log below)"; }
-port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
-wait_port() { # host port pid name
-  local deadline=$(( $(now_ms) + WAIT * 1000 ))
-  until port_open "$1" "$2"; do
-    alive_or_die "$3" "$4"
-    (( $(now_ms) < deadline )) || die "$4 did not open $1:$2 within ${WAIT}s"
-    sleep 0.1
-  done
-}
-wait_file() { # path pid name
-  local deadline=$(( $(now_ms) + WAIT * 1000 ))
-  until [[ -s "$1" ]]; do
-    alive_or_die "$2" "$3"
-    (( $(now_ms) < deadline )) || die "$3 did not write $1 within ${WAIT}s"
-    sleep 0.1
-  done
-}
 # The function's own log lines from `cargo lambda watch` output: what follows
 # "Running `...xaa-bridge`", without cargo-lambda's own INFO chatter; long lines cut.
 lambda_lines() {

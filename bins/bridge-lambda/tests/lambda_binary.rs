@@ -6,16 +6,16 @@
 //! CloudWatch would store (everything the process writes to stdout and stderr).
 
 use std::collections::{BTreeSet, HashMap};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use devstack::runtime_api::{Outcome, RuntimeApi};
 use devstack::{BedrockFault, Devstack, IdTokenOptions, Stats};
 use serde_json::{json, Value};
+use testkit::scan::{assert_nothing_secret_in, decoded_base64, jwt_shapes};
 use testkit::{
-    bad_events, devstack_and_moto, function_process_env, read_event, Captured, Logs, Moto,
+    bad_events, devstack_and_moto, function_process_env, read_event, Logs, Moto, Process,
 };
 
 const SECRET_NAME: &str = "xaa-bridge/lambda-binary/agent-key";
@@ -26,52 +26,10 @@ const INVOKE_TIMEOUT: Duration = Duration::from_secs(120);
 /// A prompt that cannot appear in a log by accident.
 const SECRET_PROMPT: &str = "tell-me-the-secret-plan-7731";
 
-/// The binary as a child process. Two threads collect its stdout and stderr; the
-/// process is killed and reaped on drop, so a failing test leaves nothing behind.
-struct Lambda {
-    child: Child,
-    output: Captured,
-}
-
-impl Lambda {
-    /// Start the binary with exactly `env` (nothing inherited).
-    fn spawn(env: &HashMap<String, String>) -> Lambda {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_xaa-bridge"))
-            .env_clear()
-            .envs(env)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the xaa-bridge binary");
-        let output = Captured::attach(&mut child);
-        Lambda { child, output }
-    }
-
-    /// What it wrote so far (for failure messages).
-    fn output(&self) -> Logs {
-        self.output.logs()
-    }
-
-    /// Kill it and return everything it wrote: the readers end at EOF once it is gone.
-    fn stop(&mut self) -> Logs {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.output.finish()
-    }
-}
-
-impl Drop for Lambda {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// devstack (Okta + Bedrock), moto holding the agent's key, the Runtime API emulator and
 /// the binary polling it. Fields drop in order: the binary goes first.
 struct Stack {
-    lambda: Lambda,
+    lambda: Process,
     runtime: RuntimeApi,
     devstack: Devstack,
     _moto: Moto,
@@ -84,7 +42,10 @@ impl Stack {
         let runtime = RuntimeApi::start()
             .await
             .expect("the Runtime API emulator starts");
-        let mut lambda = Lambda::spawn(&lambda_env(&devstack, &moto, &runtime, overrides));
+        let mut lambda = Process::spawn(
+            env!("CARGO_BIN_EXE_xaa-bridge"),
+            &lambda_env(&devstack, &moto, &runtime, overrides),
+        );
         if runtime.wait_until_ready(READY_TIMEOUT).await.is_none() {
             let status = lambda.child.try_wait();
             panic!(
@@ -374,76 +335,6 @@ async fn bedrock_throttling_is_retried_when_safe_and_typed_when_not() {
 }
 
 // ---------- log safety ----------
-
-/// Every place a JWT-shaped string starts (`eyJ...` `.` `eyJ...`: a base64url JSON header
-/// and claims set), so no token of any kind (ID token, client assertion, ID-JAG, access
-/// token) can be logged without this finding it, whatever its value.
-fn jwt_shapes(text: &str) -> Vec<&str> {
-    let is_b64url = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
-    let bytes = text.as_bytes();
-    let mut found = Vec::new();
-    for (start, _) in text.match_indices("eyJ") {
-        let header_end = start + bytes[start..].iter().take_while(|b| is_b64url(**b)).count();
-        if text[header_end..].starts_with(".eyJ") {
-            let end = (header_end + 40).min(text.len());
-            found.push(text.get(start..end).unwrap_or(&text[start..header_end]));
-        }
-    }
-    found
-}
-
-/// The text hidden in `text` as base64 or base64url, joined in order: a secret logged as
-/// bytes (an event-stream payload, a body) shows up here even when it was encoded and
-/// split into pieces. Runs that decode to binary garbage (ordinary words do) are skipped.
-fn decoded_base64(text: &str) -> String {
-    let is_b64 = |c: char| c.is_ascii_alphanumeric() || "+/-_".contains(c);
-    let mut out = String::new();
-    for run in text
-        .split(|c: char| !is_b64(c))
-        .filter(|run| run.len() >= 8)
-    {
-        let decoded = [&STANDARD_NO_PAD, &URL_SAFE_NO_PAD]
-            .into_iter()
-            .find_map(|engine| engine.decode(run).ok())
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .filter(|s| s.chars().all(|c| !c.is_control() || c == '\n'));
-        if let Some(decoded) = decoded {
-            out.push_str(&decoded);
-        }
-    }
-    out
-}
-
-/// Assert that no secret of the scenario appears in the logs, plainly or base64-encoded.
-/// A failure names the secret and shows the suspect lines, not the whole log.
-fn assert_nothing_secret_in(logs: &Logs, secrets: &[(String, String)]) {
-    let all = logs.all();
-    let decoded = decoded_base64(&all);
-    let suspects = |found: &dyn Fn(&str) -> bool| -> String {
-        let lines: Vec<String> = all
-            .lines()
-            .filter(|line| found(line))
-            .take(10)
-            .map(|line| line.chars().take(600).collect())
-            .collect();
-        lines.join("\n")
-    };
-    for (what, value) in secrets {
-        let value = value.as_str();
-        if all.contains(value) {
-            panic!(
-                "{what} was logged:\n{}",
-                suspects(&|line| line.contains(value))
-            );
-        }
-        if decoded.contains(value) {
-            let lines = suspects(&|line| !decoded_base64(line).is_empty());
-            panic!("{what} was logged base64-encoded, in pieces (joined: {decoded:?}):\n{lines}");
-        }
-    }
-    let shapes = jwt_shapes(&all);
-    assert!(shapes.is_empty(), "a JWT was logged: {shapes:?}");
-}
 
 /// One binary taken through every stage (validation, pre-check, key, JWKS, both legs,
 /// cache, InvokeAgent, answer stream), with successes and failures: what it logged,

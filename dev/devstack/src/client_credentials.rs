@@ -20,10 +20,10 @@
 
 use serde_json::json;
 
+use crate::access_token::base_claims;
 use crate::client_auth::authenticate_service_app;
-use crate::okta::new_jti;
 use crate::server::{Reply, Req};
-use crate::token::{is_system_scope, param, Params, ACCESS_TOKEN_LIFETIME_SECS};
+use crate::token::{custom_scopes, param, Params, ACCESS_TOKEN_LIFETIME_SECS};
 use crate::{now, State, ACCESS_TOKEN_AUDIENCE};
 
 pub(crate) fn grant(state: &State, req: &Req, form: &Params, endpoint: &str) -> Reply {
@@ -48,24 +48,7 @@ fn grant_inner(state: &State, req: &Req, form: &Params, endpoint: &str) -> Resul
             "The authorization server resource does not have any configured default scopes, 'scope' must be provided.",
         )
     })?;
-    let scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
-    if let Some(system) = scopes.iter().find(|s| is_system_scope(s)) {
-        return Err(Reply::oauth_error(
-            400,
-            "invalid_scope",
-            &format!("{system} not allowed"),
-        ));
-    }
-    if scopes
-        .iter()
-        .any(|s| !state.cfg.scopes.iter().any(|k| k == s))
-    {
-        return Err(Reply::oauth_error(
-            400,
-            "invalid_scope",
-            "One or more scopes are not configured for the authorization server resource.",
-        ));
-    }
+    let scopes = custom_scopes(state, scope)?;
     if scopes.iter().any(|s| !client.scopes.iter().any(|k| k == s)) {
         return Err(Reply::oauth_error(
             400,
@@ -73,18 +56,15 @@ fn grant_inner(state: &State, req: &Req, form: &Params, endpoint: &str) -> Resul
             "Policy evaluation failed for this request, please check the policy configurations.",
         ));
     }
-    let t = now();
-    let mut claims = json!({
-        "ver": 1,
-        "jti": new_jti("AT"),
-        "iss": state.custom_issuer,
-        "aud": ACCESS_TOKEN_AUDIENCE,
-        "iat": t,
-        "exp": t + ACCESS_TOKEN_LIFETIME_SECS,
-        "cid": client.client_id,
-        "scp": scopes,
-        "sub": client.client_id,
-    });
+    let mut claims = base_claims(
+        state,
+        &client.client_id,
+        &scopes,
+        ACCESS_TOKEN_AUDIENCE,
+        now(),
+        ACCESS_TOKEN_LIFETIME_SECS,
+    );
+    claims["sub"] = json!(client.client_id);
     if let Some(act) = &auth.act {
         claims["act"] = act.clone();
     }

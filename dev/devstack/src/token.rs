@@ -50,6 +50,31 @@ pub const CREDENTIAL_LIFETIME_SECS: i64 = 300;
 pub(crate) fn is_system_scope(scope: &str) -> bool {
     OIDC_SCOPES.contains(&scope) || scope == "device_sso" || scope.starts_with("okta.")
 }
+
+/// The scopes of a request to the custom authorization server, as Okta checks them: no
+/// system scope (`invalid_scope` "SCOPE not allowed"), none the server does not have
+/// (`invalid_scope` "One or more scopes are not configured ...").
+pub(crate) fn custom_scopes<'a>(state: &State, scope: &'a str) -> Result<Vec<&'a str>, Reply> {
+    let scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
+    if let Some(system) = scopes.iter().find(|s| is_system_scope(s)) {
+        return Err(Reply::oauth_error(
+            400,
+            "invalid_scope",
+            &format!("{system} not allowed"),
+        ));
+    }
+    if scopes
+        .iter()
+        .any(|s| !state.cfg.scopes.iter().any(|known| known == s))
+    {
+        return Err(Reply::oauth_error(
+            400,
+            "invalid_scope",
+            "One or more scopes are not configured for the authorization server resource.",
+        ));
+    }
+    Ok(scopes)
+}
 pub(crate) const AUTH_FAILED: &str =
     "Client authentication failed. Either the client or the client credentials are invalid.";
 

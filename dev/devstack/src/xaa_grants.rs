@@ -42,7 +42,7 @@ use crate::okta::{id_token, new_jti, org_access_token};
 use crate::server::{Reply, Req};
 use crate::subject::{self, Subject};
 use crate::token::{
-    aud_is, invalid_grant, is_system_scope, param, required, verify_rs256, Params,
+    aud_is, custom_scopes, invalid_grant, param, required, verify_rs256, Params,
     ACCESS_TOKEN_LIFETIME_SECS, ID_JAG, ID_JAG_LIFETIME_SECS, ID_JAG_TYP, OAUTH_STS,
     SERVICE_ACCOUNT, VAULTED_SECRET,
 };
@@ -136,24 +136,7 @@ fn token_exchange_inner(state: &State, form: &Params, client: &str) -> Result<Re
     let scope = param(form, "scope").ok_or_else(|| {
         Reply::oauth_error(400, "invalid_scope", "The 'scope' parameter is required.")
     })?;
-    let scopes: Vec<&str> = scope.split(' ').filter(|s| !s.is_empty()).collect();
-    if let Some(system) = scopes.iter().find(|s| is_system_scope(s)) {
-        return Err(Reply::oauth_error(
-            400,
-            "invalid_scope",
-            &format!("{system} not allowed"),
-        ));
-    }
-    if scopes
-        .iter()
-        .any(|s| !state.cfg.scopes.iter().any(|known| known == s))
-    {
-        return Err(Reply::oauth_error(
-            400,
-            "invalid_scope",
-            "One or more scopes are not configured for the authorization server resource.",
-        ));
-    }
+    let scopes = custom_scopes(state, scope)?;
     let subject = subject::validate(state, subject_token, subject_token_type)?;
     let t = now();
     let id_jag = json!({

@@ -6,18 +6,23 @@
 //! - `stack`: devstack + moto together, the function's environment, `events/`
 //! - `rie`: AWS's Lambda Runtime Interface Emulator (from the project venv) running a
 //!   function binary
+//! - `process`: a function binary as a child process with a clean environment
+//! - `scan`: log safety, secrets searched plainly, base64-encoded and as JWT shapes
 
 mod fakes;
 mod frames;
 mod moto;
 mod output;
+mod process;
 mod rie;
+pub mod scan;
 mod stack;
 
 pub use fakes::*;
 pub use frames::*;
 pub use moto::*;
 pub use output::{Captured, Logs};
+pub use process::Process;
 pub use rie::*;
 pub use stack::*;
 

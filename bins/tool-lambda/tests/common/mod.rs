@@ -11,10 +11,8 @@
 #![allow(dead_code)] // each test file uses part of the harness
 
 mod api;
-mod scan;
 
 use std::collections::HashMap;
-use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -22,7 +20,7 @@ use std::time::{Duration, Instant};
 use devstack::runtime_api::{Outcome, RuntimeApi};
 use devstack::{AccessTokenOptions, Devstack, IdTokenOptions};
 use serde_json::{json, Value};
-use testkit::{Captured, Logs};
+use testkit::{Logs, Process};
 
 pub use api::{ApiServer, API_BODY_MARKER};
 
@@ -43,59 +41,9 @@ pub const FUNCTIONS: &str = r#"{
     "huge": {"method": "GET", "path": "/huge"}
 }"#;
 
-/// The binary, killed and reaped on drop.
-pub struct Lambda {
-    pub child: Child,
-    output: Captured,
-}
-
-impl Lambda {
-    pub fn spawn(env: &HashMap<String, String>) -> Lambda {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_xaa-tool"))
-            .env_clear()
-            .envs(env)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the xaa-tool binary");
-        let output = Captured::attach(&mut child);
-        Lambda { child, output }
-    }
-
-    pub fn output(&self) -> Logs {
-        self.output.logs()
-    }
-
-    /// Wait for the process to exit by itself (init errors).
-    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        let started = Instant::now();
-        while started.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-
-    pub fn stop(&mut self) -> Logs {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        self.output.finish()
-    }
-}
-
-impl Drop for Lambda {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// devstack, the recording API, the Runtime API emulator and the binary.
 pub struct Stack {
-    pub lambda: Lambda,
+    pub lambda: Process,
     pub runtime: RuntimeApi,
     pub api: ApiServer,
     pub devstack: Devstack,
@@ -135,7 +83,7 @@ impl Stack {
         let api = ApiServer::start().await;
         let runtime = RuntimeApi::start().await.expect("the Runtime API starts");
         let env = tool_env(&devstack, &api, &runtime, overrides, removed);
-        let lambda = Lambda::spawn(&env);
+        let lambda = Process::spawn(env!("CARGO_BIN_EXE_xaa-tool"), &env);
         let mut secrets = vec![
             ("the prompt".to_string(), "prompt-secret-4410".to_string()),
             ("an API body".to_string(), API_BODY_MARKER.to_string()),
@@ -210,7 +158,7 @@ impl Stack {
     pub fn stop(&mut self) -> &Logs {
         if self.logs.is_none() {
             let logs = self.lambda.stop();
-            scan::assert_nothing_secret_in(&logs, &self.secrets.lock().unwrap());
+            testkit::scan::assert_nothing_secret_in(&logs, &self.secrets.lock().unwrap());
             self.logs = Some(logs);
         }
         self.logs.as_ref().expect("stopped")
