@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
+use std::time::Duration;
 
 use reqwest::{Method, Url};
 use serde::Deserialize;
 use thiserror::Error;
-use verify::Subjects;
+use verify::{Subjects, DEFAULT_LEEWAY, MAX_LEEWAY};
 use xaa::org::is_loopback;
 
 use crate::template::Template;
@@ -45,6 +46,9 @@ pub struct Config {
     pub required_scopes: Vec<String>,
     pub allowed_clients: Vec<String>,
     pub subjects: Subjects,
+    /// Clock skew allowed on `exp`/`nbf`/`iat` (`TOOL_LEEWAY_SECS`, 0 to 120, default 60;
+    /// Okta's own Node verifier allows none).
+    pub leeway: Duration,
     pub token_attribute: String,
     /// Without a trailing slash; its path (if any) prefixes every call.
     pub api_base_url: Url,
@@ -101,6 +105,21 @@ impl Config {
             Some(raw) => Subjects::from_str(raw.trim())
                 .map_err(|_| err("TOOL_SUBJECTS", "must be `xaa` or `agbac`"))?,
         };
+        let leeway = match get("TOOL_LEEWAY_SECS") {
+            None => DEFAULT_LEEWAY,
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs)
+                .filter(|leeway| *leeway <= MAX_LEEWAY)
+                .ok_or_else(|| {
+                    err(
+                        "TOOL_LEEWAY_SECS",
+                        "must be a whole number of seconds from 0 to 120",
+                    )
+                })?,
+        };
         let token_attribute =
             get("TOOL_TOKEN_ATTRIBUTE").unwrap_or_else(|| DEFAULT_TOKEN_ATTRIBUTE.to_string());
         let functions = match get("TOOL_FUNCTIONS") {
@@ -116,6 +135,7 @@ impl Config {
             required_scopes,
             allowed_clients,
             subjects,
+            leeway,
             token_attribute,
             api_base_url,
             functions,

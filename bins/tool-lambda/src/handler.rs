@@ -88,7 +88,7 @@ impl Tool {
             config.allowed_clients.clone(),
             config.required_scopes.clone(),
             config.subjects,
-            verify::DEFAULT_LEEWAY,
+            config.leeway,
         )
         .map_err(|e| InitError::Policy(e.to_string()))?;
         let verifier = AccessTokenVerifier::new(policy, Arc::new(jwks), clock);

@@ -31,6 +31,7 @@ fn defaults_and_lists_are_read() {
     assert_eq!(c.allowed_clients, ["wlpagent1", "wlpagent2"]);
     assert_eq!(c.required_scopes, ["tickets:read"]);
     assert_eq!(c.subjects, Subjects::Xaa);
+    assert_eq!(c.leeway, std::time::Duration::from_secs(60));
     assert_eq!(c.token_attribute, "oktaAccessToken");
     assert_eq!(c.functions["addComment"].method, Method::POST);
     assert!(c.openapi_paths.is_none());
@@ -39,6 +40,7 @@ fn defaults_and_lists_are_read() {
         ("TOOL_SUBJECTS", "agbac"),
         ("TOOL_AUDIENCE", "api://tickets"),
         ("TOOL_TOKEN_ATTRIBUTE", "token"),
+        ("TOOL_LEEWAY_SECS", "0"),
         (
             "TOOL_OPENAPI_PATHS",
             r#"["GET /tickets/{id}", "post /tickets"]"#,
@@ -48,6 +50,7 @@ fn defaults_and_lists_are_read() {
     assert_eq!(c.subjects, Subjects::Agbac);
     assert_eq!(c.audience, "api://tickets");
     assert_eq!(c.token_attribute, "token");
+    assert_eq!(c.leeway, std::time::Duration::ZERO);
     assert_eq!(c.openapi_paths.unwrap()[1].method, Method::POST);
 }
 
@@ -89,6 +92,13 @@ fn every_mistake_names_its_variable() {
         (&[("TOOL_ALLOWED_CLIENTS", "")], "TOOL_ALLOWED_CLIENTS"),
         (&[("TOOL_REQUIRED_SCOPES", "  ")], "TOOL_REQUIRED_SCOPES"),
         (&[("TOOL_SUBJECTS", "both")], "TOOL_SUBJECTS"),
+        (&[("TOOL_LEEWAY_SECS", "121")], "TOOL_LEEWAY_SECS"),
+        (&[("TOOL_LEEWAY_SECS", "-1")], "TOOL_LEEWAY_SECS"),
+        (&[("TOOL_LEEWAY_SECS", "1e3")], "TOOL_LEEWAY_SECS"),
+        (
+            &[("TOOL_LEEWAY_SECS", "18446744073709551616")],
+            "TOOL_LEEWAY_SECS",
+        ),
         (&[("TOOL_FUNCTIONS", "[]")], "TOOL_FUNCTIONS"),
         (
             &[(
