@@ -1,7 +1,7 @@
 //! Conformance: our `AccessTokenVerifier` held against Okta's own Node verifier
 //! (`@okta/jwt-verifier` 4.0.2, installed by `make okta-verifier`) on one corpus of tokens:
 //! real ones from devstack's flow and hostile ones crafted here. For every token: when Okta
-//! accepts, we accept (or refuse for a reason listed in `corpus::STRICTER`) and name the
+//! accepts, we accept (or refuse for a reason listed in `token_corpus::STRICTER`) and name the
 //! same agent, person, scopes and expiry; when Okta refuses or cannot judge, we refuse.
 //! Each case also states what both verifiers are expected to answer, so a corpus that stops
 //! testing what it says fails too. The table is printed (`--nocapture` to see it).
@@ -12,71 +12,23 @@
 //! the leeway (e.g. expired 30 s ago) ours at its default accepts what Okta's refuses.
 //!
 //! ```text
-//! conformance.rs                 the test: issuers, both verifiers, the table, the checks
-//! conformance/issuer.rs          a loopback authorization server of our own (key, JWKS)
-//! conformance/corpus.rs          policies, expected verdicts, the STRICTER table
-//! conformance/devstack_cases.rs  devstack's tokens (leg 1 + leg 2) and ones derived from them
-//! conformance/local_cases.rs     crafted tokens signed by our own issuer: claims defects
-//! conformance/jws_cases.rs       crafted tokens: header, algorithm, signature, encoding defects
-//! conformance/judge.rs           node dev/okta-verifier/judge.js, once for the whole corpus
+//! conformance.rs        the test: both verifiers, the table, the checks
+//! conformance/judge.rs  node dev/okta-verifier/judge.js, once for the whole corpus
+//! dev/token-corpus      the corpus (devstack's tokens, the loopback issuer's, the
+//!                       policies, expected verdicts, STRICTER), shared with xaa-tool's
+//!                       tests/corpus.rs, which runs every token through the real binary
 //! ```
 
-#[path = "conformance/corpus.rs"]
-mod corpus;
-#[path = "conformance/devstack_cases.rs"]
-mod devstack_cases;
-#[path = "conformance/issuer.rs"]
-mod issuer;
 #[path = "conformance/judge.rs"]
 mod judge;
-#[path = "conformance/jws_cases.rs"]
-mod jws_cases;
-#[path = "conformance/local_cases.rs"]
-mod local_cases;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use corpus::{Case, Okta, Ours, Policy, STRICTER};
-use devstack::{Config, Devstack};
 use judge::Verdict;
 use serde_json::Value;
-use verify::{AccessPolicy, AccessTokenVerifier, Jwks, Principal, Refusal, Subjects};
+use token_corpus::{Case, Corpus, Okta, STRICTER};
+use verify::{Principal, Refusal, Subjects};
 
 /// Corpus size the issue asks for, at least.
 const MIN_TOKENS: usize = 40;
-
-async fn our_verifiers(policies: &[Policy]) -> Vec<AccessTokenVerifier> {
-    let transport: Arc<dyn xaa::TokenTransport> =
-        Arc::new(xaa::ReqwestTransport::new(Duration::from_secs(5), true).expect("transport"));
-    let clock: Arc<dyn xaa::Clock> = Arc::new(xaa::SystemClock);
-    let mut by_issuer: Vec<(String, Arc<Jwks>)> = Vec::new();
-    let mut out = Vec::new();
-    for p in policies {
-        let jwks = match by_issuer.iter().find(|(i, _)| *i == p.issuer) {
-            Some((_, jwks)) => jwks.clone(),
-            None => {
-                let jwks = Jwks::discover(&p.issuer, transport.clone(), clock.clone())
-                    .await
-                    .unwrap_or_else(|e| panic!("discovery of {}: {e}", p.issuer));
-                let jwks = Arc::new(jwks);
-                by_issuer.push((p.issuer.clone(), jwks.clone()));
-                jwks
-            }
-        };
-        let policy = AccessPolicy::new(
-            p.issuer.clone(),
-            p.audience.clone(),
-            p.clients.clone(),
-            p.scopes.clone(),
-            p.subjects,
-            p.leeway,
-        )
-        .expect("policy");
-        out.push(AccessTokenVerifier::new(policy, jwks, clock.clone()));
-    }
-    out
-}
 
 fn okta_cell(v: &Verdict) -> String {
     match v.okta {
@@ -126,13 +78,13 @@ fn check(
             case.okta
         ));
     }
-    match (ours, case.ours) {
-        (Ok(_), Ours::Accept | Ours::Either(_)) => {}
-        (Err(r), Ours::Refuse(codes) | Ours::Either(codes)) if codes.contains(&r.code()) => {}
-        (got, want) => failures.push(format!(
-            "ours answered {}, the case expects {want:?}",
-            got.as_ref().map_or_else(|r| r.code(), |_| "accept")
-        )),
+    let refused = ours.as_ref().err().map(Refusal::code);
+    if !case.ours.admits(refused) {
+        failures.push(format!(
+            "ours answered {}, the case expects {:?}",
+            refused.unwrap_or("accept"),
+            case.ours
+        ));
     }
     match (&okta.okta, ours) {
         (Okta::Accept, Ok(p)) => failures.extend(principal_differences(p, subjects, &okta.claims)),
@@ -148,27 +100,16 @@ fn check(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_verdicts_hold_against_oktas_own_verifier() {
-    let stack = Devstack::start(Config {
-        scopes: vec!["xaa:read".into(), "xaa:write".into()],
-        ..Config::default()
-    })
-    .await
-    .expect("devstack");
-    let local = issuer::LocalIssuer::start().await;
-    let policies = corpus::policies(&stack.custom_as_issuer(), &local.issuer);
-
-    let dev = devstack_cases::dev_tokens(&stack).await;
-    let mut cases = devstack_cases::cases(&stack, &dev);
-    cases.extend(local_cases::cases(&local));
-    cases.extend(jws_cases::cases(&local));
+    let corpus = Corpus::build().await;
+    let (policies, cases) = (&corpus.policies, &corpus.cases);
     assert!(
         cases.len() >= MIN_TOKENS,
         "{} tokens, the corpus needs {MIN_TOKENS}",
         cases.len()
     );
 
-    let verdicts = judge::judge(&policies, &cases).await;
-    let verifiers = our_verifiers(&policies).await;
+    let verdicts = judge::judge(policies, cases).await;
+    let verifiers = token_corpus::verifiers(policies).await;
 
     let mut rows = vec![[
         "token".to_string(),

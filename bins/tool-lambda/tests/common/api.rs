@@ -76,6 +76,11 @@ impl ApiServer {
         self.requests.lock().unwrap().clone()
     }
 
+    /// Every request made since the last `take` or `take_one`, in order.
+    pub fn take(&self) -> Vec<Recorded> {
+        std::mem::take(&mut *self.requests.lock().unwrap())
+    }
+
     /// The one request made since the last call of `take` (panics on none or several).
     pub fn take_one(&self) -> Recorded {
         let mut requests = std::mem::take(&mut *self.requests.lock().unwrap());

@@ -10,7 +10,7 @@
 
 #![allow(dead_code)] // each test file uses part of the harness
 
-mod api;
+pub mod api;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
-use crate::corpus::{Case, Okta, Policy};
+use token_corpus::{Case, Okta, Policy};
 
 /// What judge.js said about one token.
 pub struct Verdict {

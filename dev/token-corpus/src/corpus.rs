@@ -9,6 +9,7 @@ use serde_json::Value;
 use verify::{Subjects, DEFAULT_LEEWAY};
 
 /// One verifier configuration, given to both verifiers alike.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
     pub issuer: String,
     pub audience: String,
@@ -97,6 +98,17 @@ pub enum Ours {
     Refuse(&'static [&'static str]),
     /// Either an acceptance (then the principal must equal Okta's claims) or one of these.
     Either(&'static [&'static str]),
+}
+
+impl Ours {
+    /// Whether an answer of ours (`None`: accepted; or the refusal's code) is one this allows.
+    pub fn admits(self, refused: Option<&str>) -> bool {
+        match (self, refused) {
+            (Ours::Accept | Ours::Either(_), None) => true,
+            (Ours::Refuse(codes) | Ours::Either(codes), Some(code)) => codes.contains(&code),
+            _ => false,
+        }
+    }
 }
 
 pub struct Case {
