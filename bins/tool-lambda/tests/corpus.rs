@@ -205,7 +205,7 @@ async fn every_corpus_token_through_the_tool_refused_with_no_call_or_called_once
             ran.calls.len().to_string(),
         ]);
     }
-    print_table(&rows);
+    token_corpus::print_table(&rows);
     println!(
         "\n{} tokens through {} xaa-tool processes: ours refuses {refused}, accepts {accepted}.\n\
          * the tool runs a nearer policy (a required scope), ours judged under it.",
@@ -306,22 +306,4 @@ fn check(case: &Case, ran: &Ran, line: Option<&Value>, adjusted: bool) -> Vec<St
         }
     }
     failures
-}
-
-fn print_table(rows: &[[String; 4]]) {
-    let widths: Vec<usize> = (0..4)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    for (n, row) in rows.iter().enumerate() {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("| {} |", cells.join(" | "));
-        if n == 0 {
-            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-            println!("| {} |", rule.join(" | "));
-        }
-    }
 }

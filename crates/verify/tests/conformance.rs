@@ -141,7 +141,7 @@ async fn our_verdicts_hold_against_oktas_own_verifier() {
             .into(),
         ]);
     }
-    print_table(&rows);
+    token_corpus::print_table(&rows);
     println!(
         "\n{} tokens: Okta's verifier accepts {okta_accepts}, ours {we_accept}; ours stricter on {}.",
         cases.len(),
@@ -162,22 +162,4 @@ async fn our_verdicts_hold_against_oktas_own_verifier() {
         okta_accepts >= 5 && we_accept >= 5,
         "too few acceptances to mean anything"
     );
-}
-
-fn print_table(rows: &[[String; 5]]) {
-    let widths: Vec<usize> = (0..5)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
-        .collect();
-    for (n, row) in rows.iter().enumerate() {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        println!("| {} |", cells.join(" | "));
-        if n == 0 {
-            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-            println!("| {} |", rule.join(" | "));
-        }
-    }
 }

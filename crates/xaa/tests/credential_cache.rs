@@ -11,7 +11,7 @@ use serde_json::json;
 use support::*;
 use xaa::{
     AccessToken, ClientAuth, ClientAuthMethod, ClientCredentialsRequest, ClientSecret,
-    CredentialCache, Deadline, ManualClock, Resource, Secret, Subject, SubjectToken,
+    CredentialCache, Deadline, ManualClock, OktaClient, Resource, Secret, Subject, SubjectToken,
     SubjectTokenType,
 };
 
@@ -44,6 +44,20 @@ fn token_of(secret: &Secret) -> &str {
     }
 }
 
+/// The third-party token the cache hands out for this exchange (from it or from Okta).
+async fn sts_token(
+    cache: &CredentialCache,
+    client: &OktaClient,
+    subject: &Subject,
+    resource: &Resource,
+) -> String {
+    let got = cache
+        .exchange(client, subject, resource, Deadline::NONE)
+        .await
+        .unwrap();
+    token_of(&got.secret).to_string()
+}
+
 #[tokio::test]
 async fn exchanges_are_cached_per_exact_subject_resource_and_client_until_expiry_minus_margin() {
     let fake = Fake::start().await;
@@ -71,82 +85,28 @@ async fn exchanges_are_cached_per_exact_subject_resource_and_client_until_expiry
     assert_eq!(token_of(&other.secret), "t2");
     fake.answer(200, sts_body("t3", Some(600)));
     let res2 = Resource::oauth_sts("https://api2.example", None).unwrap();
-    assert_eq!(
-        token_of(
-            &cache
-                .exchange(&client, &alice, &res2, d)
-                .await
-                .unwrap()
-                .secret
-        ),
-        "t3"
-    );
+    assert_eq!(sts_token(&cache, &client, &alice, &res2).await, "t3");
     let scoped = Resource::oauth_sts("https://api.example", Some("repo")).unwrap();
     fake.answer(200, sts_body("t4", Some(600)));
-    assert_eq!(
-        token_of(
-            &cache
-                .exchange(&client, &alice, &scoped, d)
-                .await
-                .unwrap()
-                .secret
-        ),
-        "t4"
-    );
+    assert_eq!(sts_token(&cache, &client, &alice, &scoped).await, "t4");
     let machine = Subject::new(
         SubjectToken::new("id.token.alice"),
         SubjectTokenType::AccessToken,
     )
     .unwrap();
     fake.answer(200, sts_body("t5", Some(600)));
-    assert_eq!(
-        token_of(
-            &cache
-                .exchange(&client, &machine, &res, d)
-                .await
-                .unwrap()
-                .secret
-        ),
-        "t5"
-    );
+    assert_eq!(sts_token(&cache, &client, &machine, &res).await, "t5");
     let other_client = client_as(&fake, clock.clone(), rsa_jwk(), "wlpother");
     fake.answer(200, sts_body("t6", Some(600)));
-    assert_eq!(
-        token_of(
-            &cache
-                .exchange(&other_client, &alice, &res, d)
-                .await
-                .unwrap()
-                .secret
-        ),
-        "t6"
-    );
+    assert_eq!(sts_token(&cache, &other_client, &alice, &res).await, "t6");
     assert_eq!(fake.seen().len(), 6);
 
     // Still a hit one second before expires_at - margin; a miss at it.
     clock.advance(Duration::from_secs(600 - 60 - 1));
-    assert_eq!(
-        token_of(
-            &cache
-                .exchange(&client, &alice, &res, d)
-                .await
-                .unwrap()
-                .secret
-        ),
-        "t1"
-    );
+    assert_eq!(sts_token(&cache, &client, &alice, &res).await, "t1");
     clock.advance(Duration::from_secs(1));
     fake.answer(200, sts_body("t7", Some(600)));
-    assert_eq!(
-        token_of(
-            &cache
-                .exchange(&client, &alice, &res, d)
-                .await
-                .unwrap()
-                .secret
-        ),
-        "t7"
-    );
+    assert_eq!(sts_token(&cache, &client, &alice, &res).await, "t7");
 }
 
 #[tokio::test]

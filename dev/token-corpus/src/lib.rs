@@ -97,3 +97,22 @@ pub async fn verifiers(policies: &[Policy]) -> Vec<AccessTokenVerifier> {
     }
     out
 }
+
+/// A markdown table of `rows` (the first is the header) on stdout, columns padded.
+pub fn print_table<const N: usize>(rows: &[[String; N]]) {
+    let widths: Vec<usize> = (0..N)
+        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .collect();
+    for (n, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        println!("| {} |", cells.join(" | "));
+        if n == 0 {
+            let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+            println!("| {} |", rule.join(" | "));
+        }
+    }
+}
