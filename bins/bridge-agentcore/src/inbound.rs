@@ -56,14 +56,11 @@ impl InboundConfig {
         }
         let parsed = reqwest::Url::parse(&url)
             .map_err(|_| "INBOUND_JWT_DISCOVERY_URL: is not a valid URL".to_string())?;
-        let loopback = parsed.host_str().is_some_and(xaa::org::is_loopback);
-        match parsed.scheme() {
-            "https" => {}
-            "http" if loopback => {}
-            _ => return Err(
+        if !xaa::org::is_secure_scheme(&parsed) {
+            return Err(
                 "INBOUND_JWT_DISCOVERY_URL: must use https (plain http only for loopback hosts)"
                     .into(),
-            ),
+            );
         }
         let config = InboundConfig {
             discovery_url: url,
@@ -213,10 +210,8 @@ impl Inbound {
             .then(|| serde_json::from_slice(&reply.body).ok())
             .flatten()
             .ok_or(UNAVAILABLE)?;
-        let keys_url_ok = reqwest::Url::parse(&discovery.jwks_uri).is_ok_and(|u| {
-            u.scheme() == "https"
-                || (u.scheme() == "http" && u.host_str().is_some_and(xaa::org::is_loopback))
-        });
+        let keys_url_ok =
+            reqwest::Url::parse(&discovery.jwks_uri).is_ok_and(|u| xaa::org::is_secure_scheme(&u));
         if !keys_url_ok {
             tracing::warn!("the discovery document's jwks_uri is not https");
             return Err(UNAVAILABLE);

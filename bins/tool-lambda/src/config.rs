@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use reqwest::{Method, Url};
 use serde::Deserialize;
-use thiserror::Error;
 use verify::{Subjects, DEFAULT_LEEWAY, MAX_LEEWAY};
-use xaa::org::is_loopback;
+use xaa::org::parse_secure_url;
 
 use crate::template::Template;
 
@@ -18,12 +17,8 @@ pub const DEFAULT_AUDIENCE: &str = "api://default";
 /// The session attribute xaa-bridge puts the person's access token in.
 pub const DEFAULT_TOKEN_ATTRIBUTE: &str = "oktaAccessToken";
 
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-#[error("{var}: {reason}")]
-pub struct ConfigError {
-    pub var: &'static str,
-    pub reason: String,
-}
+/// The same typed configuration error as the Okta side's: the variable and what to fix.
+pub use xaa::ConfigError;
 
 fn err(var: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError {
@@ -163,26 +158,7 @@ fn words(raw: Option<String>) -> Vec<String> {
 
 /// https, or plain http for a loopback host only; no credentials, query or fragment.
 fn https_url(var: &'static str, raw: String) -> Result<Url, ConfigError> {
-    let url = Url::parse(raw.trim()).map_err(|_| err(var, "is not a valid URL"))?;
-    let host = url.host_str().ok_or_else(|| err(var, "has no host"))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(host) => {}
-        "http" => {
-            return Err(err(
-                var,
-                "must use https; plain http is allowed only for loopback hosts (127.0.0.1, localhost, [::1])",
-            ))
-        }
-        _ => return Err(err(var, "must be an https URL")),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(err(var, "must not carry credentials"));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(err(var, "must not have a query or fragment"));
-    }
-    Ok(url)
+    parse_secure_url(var, raw.trim())
 }
 
 #[derive(Deserialize)]

@@ -113,22 +113,7 @@ impl AccessPolicy {
 /// An issuer we may fetch keys for: https (plain http only on loopback), a host, no
 /// credentials, query or fragment.
 pub(crate) fn check_issuer(issuer: &str) -> Result<reqwest::Url, PolicyError> {
-    let url = reqwest::Url::parse(issuer).map_err(|_| PolicyError::Issuer)?;
-    let host = url.host_str().ok_or(PolicyError::Issuer)?;
-    let scheme_ok = match url.scheme() {
-        "https" => true,
-        "http" => xaa::org::is_loopback(host),
-        _ => false,
-    };
-    if !scheme_ok
-        || !url.username().is_empty()
-        || url.password().is_some()
-        || url.query().is_some()
-        || url.fragment().is_some()
-    {
-        return Err(PolicyError::Issuer);
-    }
-    Ok(url)
+    xaa::org::parse_secure_url("issuer", issuer).map_err(|_| PolicyError::Issuer)
 }
 
 #[cfg(test)]

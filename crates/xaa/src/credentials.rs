@@ -142,10 +142,7 @@ impl Resource {
                 "must be the custom authorization server's issuer URL",
             )
         })?;
-        let host_ok = url.host_str().is_some_and(|h| {
-            url.scheme() == "https" || (url.scheme() == "http" && crate::org::is_loopback(h))
-        });
-        if !host_ok || audience.len() > 2048 || url.query().is_some() {
+        if !crate::org::is_secure_scheme(&url) || audience.len() > 2048 || url.query().is_some() {
             return Err(err(
                 "audience",
                 "must be an https issuer URL such as https://example.okta.com/oauth2/aus1",

@@ -63,30 +63,48 @@ impl OktaConfig {
 
 pub fn parse_base_url(raw: &str) -> Result<String, ConfigError> {
     const VAR: &str = "OKTA_BASE_URL";
-    let url = Url::parse(raw)
-        .map_err(|_| err(VAR, "is not a valid URL (e.g. https://example.okta.com)"))?;
-    let host = url.host_str().ok_or_else(|| err(VAR, "has no host"))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(host) => {}
-        "http" => {
-            return Err(err(
-                VAR,
-                "must use https; plain http is allowed only for loopback hosts (127.0.0.1, localhost, [::1])",
-            ))
-        }
-        _ => return Err(err(VAR, "must be an https URL")),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(err(VAR, "must not carry credentials"));
-    }
-    if url.query().is_some() || url.fragment().is_some() || !matches!(url.path(), "" | "/") {
+    let url = parse_secure_url(VAR, raw)?;
+    if !matches!(url.path(), "" | "/") {
         return Err(err(
             VAR,
             "must be the bare org URL, without path, query or fragment",
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// The one rule for every URL a token goes to or keys come from: https, or plain http
+/// to a loopback host.
+pub fn is_secure_scheme(url: &Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => url.host_str().is_some_and(is_loopback),
+        _ => false,
+    }
+}
+
+/// A configured URL a token may be sent to: [`is_secure_scheme`], a host, and no
+/// credentials, query or fragment. Errors name `var` and never quote the value.
+pub fn parse_secure_url(var: &'static str, raw: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(raw).map_err(|_| err(var, "is not a valid URL (e.g. https://host)"))?;
+    url.host_str().ok_or_else(|| err(var, "has no host"))?;
+    if !is_secure_scheme(&url) {
+        return Err(err(
+            var,
+            if url.scheme() == "http" {
+                "must use https; plain http is allowed only for loopback hosts (127.0.0.1, localhost, [::1])"
+            } else {
+                "must be an https URL"
+            },
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(err(var, "must not carry credentials"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(err(var, "must not have a query or fragment"));
+    }
+    Ok(url)
 }
 
 pub fn parse_domain(domain: &str) -> Result<String, ConfigError> {
