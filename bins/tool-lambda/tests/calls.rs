@@ -228,10 +228,8 @@ async fn api_failures_are_failures_and_redirects_are_not_followed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_api_is_a_failure() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let base = format!("http://127.0.0.1:{port}/api");
+    // A port nobody listens on any more.
+    let base = format!("http://127.0.0.1:{}/api", testkit::free_port());
     let stack = Stack::start(&[("TOOL_API_BASE_URL", &base)], &[]).await;
     let token = stack.alice();
     let response = stack

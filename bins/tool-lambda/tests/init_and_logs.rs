@@ -126,12 +126,8 @@ async fn configuration_errors_name_the_variable_and_end_init() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_issuer_down_at_init_is_not_fatal() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let issuer = format!(
-        "http://127.0.0.1:{}/oauth2/aus1",
-        closed.local_addr().unwrap().port()
-    );
-    drop(closed);
+    // A port nobody listens on any more.
+    let issuer = format!("http://127.0.0.1:{}/oauth2/aus1", testkit::free_port());
     let stack = Stack::start(&[("TOOL_ISSUER", &issuer)], &[]).await;
     let token = stack.alice();
     let response = stack

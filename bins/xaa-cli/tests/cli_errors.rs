@@ -191,10 +191,7 @@ async fn protocol_errors_outages_and_timeouts_have_their_own_codes() {
     );
 
     // Nobody listening: OktaUnavailable after the retries.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", l.local_addr().unwrap())
-    };
+    let closed = format!("http://127.0.0.1:{}", testkit::free_port());
     let out = xaa(&args, &at(&closed), &s.id_token()).await;
     assert_eq!(code(&out), 11, "{}", stderr(&out));
 
