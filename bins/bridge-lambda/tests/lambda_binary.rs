@@ -15,7 +15,8 @@ use devstack::{BedrockFault, Devstack, IdTokenOptions, Stats};
 use serde_json::{json, Value};
 use testkit::scan::{assert_nothing_secret_in, decoded_base64, jwt_shapes};
 use testkit::{
-    bad_events, devstack_and_moto, function_process_env, read_event, Logs, Moto, Process,
+    bad_events, devstack_and_moto, function_process_env, object_keys, okta_legs, read_event, Logs,
+    Moto, Process,
 };
 
 const SECRET_NAME: &str = "xaa-bridge/lambda-binary/agent-key";
@@ -117,19 +118,6 @@ fn lambda_env(
     env
 }
 
-fn okta_legs(stats: &Stats) -> (u64, u64) {
-    (stats.leg1, stats.leg2)
-}
-
-fn keys(value: &Value) -> BTreeSet<&str> {
-    value
-        .as_object()
-        .expect("a JSON object")
-        .keys()
-        .map(String::as_str)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn valid_events_are_answered_and_a_second_turn_makes_no_okta_call() {
     let stack = Stack::start(&[]).await;
@@ -139,7 +127,10 @@ async fn valid_events_are_answered_and_a_second_turn_makes_no_okta_call() {
     let mut event = read_event("valid.json");
     event["id_token"] = json!(alice);
     let first = stack.answer(&event).await;
-    assert_eq!(keys(&first), BTreeSet::from(["answer", "session_id"]));
+    assert_eq!(
+        object_keys(&first),
+        BTreeSet::from(["answer", "session_id"])
+    );
     assert_eq!(first["answer"], "You are signed in as alice@example.com.");
     let session = first["session_id"].as_str().expect("a string session_id");
     assert!(

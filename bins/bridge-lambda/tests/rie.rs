@@ -13,7 +13,10 @@ use std::time::Duration;
 use devstack::runtime_api::Outcome;
 use devstack::{Devstack, IdTokenOptions, Stats};
 use serde_json::{json, Value};
-use testkit::{bad_events, devstack_and_moto, function_process_env, read_event, Moto, Rie};
+use testkit::{
+    bad_events, devstack_and_moto, function_process_env, object_keys, okta_legs, read_event, Moto,
+    Rie,
+};
 
 const SECRET_NAME: &str = "xaa-bridge/rie/agent-key";
 /// The function timeout the RIE enforces (and turns into the deadline it sends).
@@ -110,19 +113,6 @@ impl Stack {
     }
 }
 
-fn okta_legs(stats: &Stats) -> (u64, u64) {
-    (stats.leg1, stats.leg2)
-}
-
-fn keys(value: &Value) -> BTreeSet<&str> {
-    value
-        .as_object()
-        .expect("a JSON object")
-        .keys()
-        .map(String::as_str)
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_the_rie_valid_events_are_answered_and_a_second_turn_makes_no_okta_call() {
     let stack = Stack::start(&[]).await;
@@ -131,7 +121,10 @@ async fn under_the_rie_valid_events_are_answered_and_a_second_turn_makes_no_okta
     let mut event = read_event("valid.json");
     event["id_token"] = json!(alice);
     let first = stack.answer(&event).await;
-    assert_eq!(keys(&first), BTreeSet::from(["answer", "session_id"]));
+    assert_eq!(
+        object_keys(&first),
+        BTreeSet::from(["answer", "session_id"])
+    );
     assert_eq!(first["answer"], "You are signed in as alice@example.com.");
     let stats = stack.devstack.stats();
     assert_eq!((okta_legs(&stats), stats.invoke_agent), ((1, 1), 1));

@@ -169,3 +169,18 @@ pub fn function_process_env(
     env.extend(lambda.map(|(k, v)| (k.to_string(), v.to_string())));
     env
 }
+
+/// Okta's leg 1 and leg 2 request counts, to compare before and after a call.
+pub fn okta_legs(stats: &devstack::Stats) -> (u64, u64) {
+    (stats.leg1, stats.leg2)
+}
+
+/// The member names of a JSON object (an answer's shape).
+pub fn object_keys(value: &serde_json::Value) -> std::collections::BTreeSet<&str> {
+    value
+        .as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
